@@ -1,0 +1,286 @@
+//! Prometheus text exposition (format 0.0.4, and the OpenMetrics header variant), byte-compatible
+//! with kube-state-metrics: label escaping, HELP escaping, label-name sanitising and Go's
+//! `strconv.FormatFloat(v, 'g', -1, 64)` number formatting.
+//!
+//! Everything here writes into a caller-owned `Vec<u8>` so rendering an object is a handful of
+//! appends into one buffer, with no intermediate strings.
+
+/// The declared Prometheus type of a metric family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricType {
+    /// A value that can go up and down.
+    Gauge,
+    /// A monotonically increasing value (name ends in `_total`).
+    Counter,
+}
+
+impl MetricType {
+    /// The word used on the `# TYPE` line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Gauge => "gauge",
+            MetricType::Counter => "counter",
+        }
+    }
+}
+
+/// The wire format a scrape asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `text/plain; version=0.0.4`.
+    Text,
+    /// `application/openmetrics-text; version=1.0.0`, terminated by `# EOF`.
+    OpenMetrics,
+}
+
+impl Format {
+    /// Picks the format from an `Accept` header the way Prometheus' expfmt negotiation does:
+    /// OpenMetrics when the client lists it, plain text otherwise (protobuf is never served).
+    pub fn negotiate(accept: Option<&str>) -> Format {
+        match accept {
+            Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
+            _ => Format::Text,
+        }
+    }
+
+    /// The `Content-Type` header value for this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// Appends `# HELP` and `# TYPE` lines for one family.
+pub fn write_header(out: &mut Vec<u8>, name: &str, help: &str, metric_type: MetricType) {
+    out.extend_from_slice(b"# HELP ");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b' ');
+    escape_help(out, help);
+    out.extend_from_slice(b"\n# TYPE ");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(metric_type.as_str().as_bytes());
+    out.push(b'\n');
+}
+
+/// Escapes HELP text: backslash and newline, as the text format requires.
+pub fn escape_help(out: &mut Vec<u8>, help: &str) {
+    for &b in help.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// Escapes a label value: backslash, double quote and newline.
+pub fn escape_label_value(out: &mut Vec<u8>, value: &str) {
+    let bytes = value.as_bytes();
+    if !bytes.iter().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    for &b in bytes {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// Appends `name="escaped value"`.
+pub fn write_label(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    escape_label_value(out, value);
+    out.push(b'"');
+}
+
+/// Turns any string into a valid Prometheus label name: every character outside
+/// `[a-zA-Z0-9_]` becomes `_` (one per character, as Go's regexp replacement does per rune),
+/// and a leading digit gets a `_` prefix.
+pub fn sanitize_label_name(raw: &str) -> String {
+    let mut name: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, '_');
+    }
+    if name.is_empty() {
+        name.push('_');
+    }
+    name
+}
+
+/// Formats a float exactly like Go's `strconv.FormatFloat(v, 'g', -1, 64)`, which is what
+/// kube-state-metrics writes: the shortest round-tripping digits, in exponent form when the
+/// decimal exponent is below -4 or at least 6 (`1e+06`, `1.7e+09`, `5e-05`), plus `+Inf`,
+/// `-Inf` and `NaN`.
+pub fn write_float(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+        return;
+    }
+    // Integers below 1e6 print the same in both notations; this is the common case.
+    if v.fract() == 0.0 && v.abs() < 1e6 && !(v == 0.0 && v.is_sign_negative()) {
+        let mut buf = itoa_buf(v as i64);
+        out.append(&mut buf);
+        return;
+    }
+    // Rust's `{:e}` yields the shortest round-trip digits: "1.7e9", "-5e-5", "1.234567e6".
+    let sci = format!("{v:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if negative {
+        out.push(b'-');
+    }
+    if !(-4..6).contains(&exp) {
+        out.push(digits.as_bytes()[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits.as_bytes()[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(e.to_string().as_bytes());
+    } else if exp < 0 {
+        out.extend_from_slice(b"0.");
+        for _ in 0..(-exp - 1) {
+            out.push(b'0');
+        }
+        out.extend_from_slice(digits.as_bytes());
+    } else {
+        let point = exp as usize + 1;
+        if digits.len() <= point {
+            out.extend_from_slice(digits.as_bytes());
+            for _ in digits.len()..point {
+                out.push(b'0');
+            }
+        } else {
+            out.extend_from_slice(&digits.as_bytes()[..point]);
+            out.push(b'.');
+            out.extend_from_slice(&digits.as_bytes()[point..]);
+        }
+    }
+}
+
+fn itoa_buf(mut n: i64) -> Vec<u8> {
+    if n == 0 {
+        return vec![b'0'];
+    }
+    let negative = n < 0;
+    let mut digits = Vec::with_capacity(8);
+    while n != 0 {
+        digits.push(b'0' + (n % 10).unsigned_abs() as u8);
+        n /= 10;
+    }
+    if negative {
+        digits.push(b'-');
+    }
+    digits.reverse();
+    digits
+}
+
+/// Formats a float as a `String` (see [`write_float`]).
+pub fn format_float(v: f64) -> String {
+    let mut out = Vec::new();
+    write_float(&mut out, v);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_match_go_g_format() {
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1.0, "1"),
+            (-1.0, "-1"),
+            (0.5, "0.5"),
+            (0.25, "0.25"),
+            (0.001, "0.001"),
+            (0.0001, "0.0001"),
+            (0.00005, "5e-05"),
+            (123456.0, "123456"),
+            (999999.0, "999999"),
+            (1e6, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (1.7e9, "1.7e+09"),
+            (1732430000.0, "1.73243e+09"),
+            (1501569018.0, "1.501569018e+09"),
+            (536870912.0, "5.36870912e+08"),
+            (1073741824.0, "1.073741824e+09"),
+            (123456.5, "123456.5"),
+            (1.5e300, "1.5e+300"),
+            (2.5e-300, "2.5e-300"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+            (0.1 + 0.2, "0.30000000000000004"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(format_float(*v), *want, "formatting {v:?}");
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let mut out = Vec::new();
+        write_label(&mut out, "k", "a\"b\\c\nd");
+        assert_eq!(String::from_utf8(out).unwrap(), r#"k="a\"b\\c\nd""#);
+    }
+
+    #[test]
+    fn help_escapes_backslash_and_newline_but_not_quotes() {
+        let mut out = Vec::new();
+        write_header(&mut out, "m", "say \"hi\"\\\nbye", MetricType::Counter);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "# HELP m say \"hi\"\\\\\\nbye\n# TYPE m counter\n"
+        );
+    }
+
+    #[test]
+    fn label_names_are_sanitized() {
+        assert_eq!(sanitize_label_name("nvidia.com/gpu"), "nvidia_com_gpu");
+        assert_eq!(sanitize_label_name("hugepages-2Mi"), "hugepages_2Mi");
+        assert_eq!(sanitize_label_name("9lives"), "_9lives");
+        assert_eq!(sanitize_label_name("é"), "_");
+        assert_eq!(sanitize_label_name(""), "_");
+    }
+
+    #[test]
+    fn format_negotiation() {
+        assert_eq!(Format::negotiate(None), Format::Text);
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;version=1.0.0,text/plain;q=0.5")),
+            Format::OpenMetrics
+        );
+        assert_eq!(
+            Format::negotiate(Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily")),
+            Format::Text
+        );
+    }
+}

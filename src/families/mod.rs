@@ -1,0 +1,320 @@
+//! Metric families: pure functions from a typed Kubernetes object to exposition lines.
+//!
+//! Each resource kind has one file here declaring its families the way kube-state-metrics'
+//! `internal/store/*.go` does: a static list of [`FamilyDef`] entries (name, HELP, TYPE,
+//! stability, generator). A generator reads the object and pushes samples into a [`Samples`]
+//! sink, which prepends the kind's base labels (`namespace`, `pod`, `uid`, …) and writes the
+//! finished line. Nothing in this module does I/O or keeps state between objects.
+//!
+//! Adding a family = one entry in the kind's file plus its entry in `metric-families/`.
+
+pub mod allowlist;
+pub mod daemonset;
+pub mod deployment;
+pub mod horizontalpodautoscaler;
+pub mod job;
+pub mod meta;
+pub mod pod;
+pub mod quantity;
+
+use std::fmt::Debug;
+use std::panic::AssertUnwindSafe;
+
+use serde::de::DeserializeOwned;
+
+use crate::exposition::{self, MetricType};
+pub use allowlist::{Allowlists, KeyFilter};
+
+/// Stability level KSM declares for a family; STABLE families get a `[STABLE] ` HELP prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stability {
+    /// Covered by KSM's stability guarantee.
+    Stable,
+    /// Experimental in KSM ("EXPERIMENTAL" in its docs).
+    Alpha,
+}
+
+impl Stability {
+    /// The word used in `metric-families/` files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stability::Stable => "STABLE",
+            Stability::Alpha => "ALPHA",
+        }
+    }
+}
+
+/// One metric family of a resource kind: its identity and its generator.
+pub struct FamilyDef<K: 'static> {
+    /// Full metric name, e.g. `kube_pod_info`.
+    pub name: &'static str,
+    /// HELP text without the stability prefix.
+    pub help: &'static str,
+    /// Declared TYPE.
+    pub metric_type: MetricType,
+    /// KSM stability level.
+    pub stability: Stability,
+    /// Only generated when named by `--metric-opt-in-list`.
+    pub opt_in: bool,
+    /// Reads the object and pushes this family's samples.
+    pub generate: fn(&K, &RenderContext, &mut Samples),
+}
+
+impl<K> FamilyDef<K> {
+    /// A STABLE or ALPHA gauge.
+    pub const fn gauge(
+        name: &'static str,
+        stability: Stability,
+        help: &'static str,
+        generate: fn(&K, &RenderContext, &mut Samples),
+    ) -> Self {
+        FamilyDef { name, help, metric_type: MetricType::Gauge, stability, opt_in: false, generate }
+    }
+
+    /// A STABLE or ALPHA counter.
+    pub const fn counter(
+        name: &'static str,
+        stability: Stability,
+        help: &'static str,
+        generate: fn(&K, &RenderContext, &mut Samples),
+    ) -> Self {
+        FamilyDef { name, help, metric_type: MetricType::Counter, stability, opt_in: false, generate }
+    }
+
+    /// Marks the family opt-in (`--metric-opt-in-list`).
+    pub const fn opt_in(mut self) -> Self {
+        self.opt_in = true;
+        self
+    }
+
+    /// HELP text as printed, with `[STABLE] ` where KSM has it.
+    pub fn full_help(&self) -> String {
+        match self.stability {
+            Stability::Stable => format!("[STABLE] {}", self.help),
+            Stability::Alpha => self.help.to_string(),
+        }
+    }
+}
+
+/// A Kubernetes kind this exporter renders: which KSM resource it is, its base labels and its
+/// families. Implemented once per kind in that kind's file.
+pub trait ObjectFamilies:
+    kube::Resource<DynamicType = ()> + DeserializeOwned + Clone + Debug + Send + Sync + 'static
+{
+    /// KSM's `--resources` name, e.g. `pods`.
+    const RESOURCE: &'static str;
+    /// The `kind` field of objects of this type, e.g. `Pod`.
+    const KIND: &'static str;
+    /// Base label names prepended to every series, e.g. `namespace,pod,uid`.
+    const BASE_LABELS: &'static [&'static str];
+    /// Values for [`Self::BASE_LABELS`], in the same order.
+    fn base_label_values(&self) -> Vec<&str>;
+    /// Every family of this kind, in output order.
+    fn families() -> &'static [FamilyDef<Self>];
+}
+
+/// Per-kind settings a generator may need (today: which labels/annotations are allowlisted).
+#[derive(Clone, Debug, Default)]
+pub struct RenderContext {
+    /// Kubernetes label keys allowed onto `kube_<kind>_labels`.
+    pub labels: KeyFilter,
+    /// Annotation keys allowed onto `kube_<kind>_annotations`.
+    pub annotations: KeyFilter,
+}
+
+impl RenderContext {
+    /// The context for one resource kind under the given allowlists.
+    pub fn for_resource(allowlists: &Allowlists, resource: &str) -> Self {
+        RenderContext {
+            labels: allowlists.labels.for_resource(resource),
+            annotations: allowlists.annotations.for_resource(resource),
+        }
+    }
+}
+
+/// The sink a generator writes samples into; it knows the family name and the object's
+/// pre-escaped base labels.
+pub struct Samples<'a> {
+    out: &'a mut Vec<u8>,
+    name: &'static str,
+    base: &'a [u8],
+}
+
+impl Samples<'_> {
+    /// Writes one sample: `name{base…,k="v",…} value`.
+    pub fn push<I, N, V>(&mut self, labels: I, value: f64)
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let out = &mut *self.out;
+        out.extend_from_slice(self.name.as_bytes());
+        out.push(b'{');
+        out.extend_from_slice(self.base);
+        let mut first = self.base.is_empty();
+        for (n, v) in labels {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            exposition::write_label(out, n.as_ref(), v.as_ref());
+        }
+        out.extend_from_slice(b"} ");
+        exposition::write_float(out, value);
+        out.push(b'\n');
+    }
+
+    /// Writes one sample with only the base labels.
+    pub fn value(&mut self, value: f64) {
+        self.push(std::iter::empty::<(&str, &str)>(), value);
+    }
+}
+
+/// The families of one kind that are switched on, fixed at start-up (opt-in and allow/deny
+/// lists are applied once, so a disabled family costs nothing per object).
+pub struct EnabledFamilies<K: 'static> {
+    defs: Vec<&'static FamilyDef<K>>,
+}
+
+impl<K: ObjectFamilies> EnabledFamilies<K> {
+    /// Applies a family-name filter to the kind's families.
+    pub fn new(filter: &FamilyFilter) -> Self {
+        EnabledFamilies { defs: K::families().iter().filter(|f| filter.enabled(f.name, f.opt_in)).collect() }
+    }
+
+    /// Every family, opt-in ones included (used by `render`'s tests and the contract check).
+    pub fn all() -> Self {
+        EnabledFamilies { defs: K::families().iter().collect() }
+    }
+
+    /// The enabled definitions, in output order.
+    pub fn defs(&self) -> &[&'static FamilyDef<K>] {
+        &self.defs
+    }
+
+    /// Renders one object: one contiguous buffer and the end offset of each family's slice.
+    pub fn render(&self, obj: &K, ctx: &RenderContext) -> Rendered {
+        let mut base = Vec::with_capacity(96);
+        for (i, (name, value)) in K::BASE_LABELS.iter().zip(obj.base_label_values()).enumerate() {
+            if i > 0 {
+                base.push(b',');
+            }
+            exposition::write_label(&mut base, name, value);
+        }
+        let mut out = Vec::with_capacity(256 * self.defs.len().min(16));
+        let mut ends = Vec::with_capacity(self.defs.len());
+        for def in &self.defs {
+            let start = out.len();
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let mut samples = Samples { out: &mut out, name: def.name, base: &base };
+                (def.generate)(obj, ctx, &mut samples);
+            }));
+            if result.is_err() {
+                // A generator bug must cost one family of one object, never the scrape.
+                out.truncate(start);
+                tracing::error!(family = def.name, "metric generator panicked; family skipped for this object");
+            }
+            ends.push(u32::try_from(out.len()).unwrap_or(u32::MAX));
+        }
+        Rendered { bytes: out.into_boxed_slice(), ends: ends.into_boxed_slice() }
+    }
+
+    /// Pre-rendered HELP/TYPE headers for the enabled families.
+    pub fn headers(&self) -> Vec<FamilyHeader> {
+        self.defs.iter().map(|d| FamilyHeader::new(d.name, &d.full_help(), d.metric_type)).collect()
+    }
+}
+
+/// An object's rendered exposition: all its families' lines in one buffer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// Every family's lines, family after family.
+    pub bytes: Box<[u8]>,
+    /// `ends[i]` is the end offset of family `i` in `bytes` (family `i` starts at `ends[i-1]`).
+    pub ends: Box<[u32]>,
+}
+
+impl Rendered {
+    /// The lines of family `i` (empty when the object produced none).
+    pub fn family(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends.get(i - 1).copied().unwrap_or(0) as usize };
+        let end = self.ends.get(i).copied().unwrap_or(start as u32) as usize;
+        self.bytes.get(start..end).unwrap_or(&[])
+    }
+
+    /// Bytes held by this rendering (buffer plus offsets).
+    pub fn heap_size(&self) -> usize {
+        self.bytes.len() + self.ends.len() * 4
+    }
+}
+
+/// HELP/TYPE lines for one family, pre-rendered for both wire formats.
+#[derive(Clone, Debug)]
+pub struct FamilyHeader {
+    /// The family name.
+    pub name: &'static str,
+    /// Header for text 0.0.4.
+    pub text: Box<[u8]>,
+    /// Header for OpenMetrics (KSM writes the same lines; kept separate so the formats can
+    /// diverge without touching the scrape path).
+    pub openmetrics: Box<[u8]>,
+}
+
+impl FamilyHeader {
+    /// Renders the header lines once.
+    pub fn new(name: &'static str, help: &str, metric_type: MetricType) -> Self {
+        let mut text = Vec::new();
+        exposition::write_header(&mut text, name, help, metric_type);
+        FamilyHeader { name, openmetrics: text.clone().into_boxed_slice(), text: text.into_boxed_slice() }
+    }
+}
+
+/// Which families are generated: `--metric-allowlist`, `--metric-denylist` (unanchored
+/// regexes, as in KSM) and `--metric-opt-in-list`.
+#[derive(Clone, Debug, Default)]
+pub struct FamilyFilter {
+    /// When non-empty, only families matching one of these are generated.
+    pub allow: Vec<regex::Regex>,
+    /// Families matching one of these are never generated.
+    pub deny: Vec<regex::Regex>,
+    /// Opt-in families matching one of these are generated.
+    pub opt_in: Vec<regex::Regex>,
+}
+
+impl FamilyFilter {
+    /// Whether a family with this name is generated.
+    pub fn enabled(&self, name: &str, opt_in: bool) -> bool {
+        if opt_in && !self.opt_in.iter().any(|r| r.is_match(name)) {
+            return false;
+        }
+        if !self.allow.is_empty() && !self.allow.iter().any(|r| r.is_match(name)) {
+            return false;
+        }
+        !self.deny.iter().any(|r| r.is_match(name))
+    }
+}
+
+/// Renders the given families of one object as text, family by family; for tests and
+/// `render`-style tooling that wants one object's lines without a store.
+pub fn render_text<K: ObjectFamilies>(obj: &K, ctx: &RenderContext, family: &str) -> String {
+    let enabled = EnabledFamilies::<K>::all();
+    let rendered = enabled.render(obj, ctx);
+    let idx = enabled.defs().iter().position(|d| d.name == family);
+    idx.map(|i| String::from_utf8_lossy(rendered.family(i)).into_owned()).unwrap_or_default()
+}
+
+/// The three `condition` samples KSM writes for a Kubernetes condition status: `true`,
+/// `false`, `unknown`, the matching one set to 1.
+pub fn condition_values(status: &str) -> [(&'static str, f64); 3] {
+    [
+        ("true", bool_value(status == "True")),
+        ("false", bool_value(status == "False")),
+        ("unknown", bool_value(status == "Unknown")),
+    ]
+}
+
+/// 1 for true, 0 for false.
+pub fn bool_value(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}

@@ -1,0 +1,9 @@
+//! kube-state-exporter: Kubernetes object state (and metrics.k8s.io usage) as Prometheus
+//! metrics, compatible with kube-state-metrics.
+//!
+//! The flow, one module per stage: [`watch`] (list/watch the API) → [`families`] (object →
+//! exposition bytes, rendered once per change) → [`store`] (per-kind byte cache) → [`server`]
+//! (`/metrics` copies bytes). [`sim`] is a simulated API server for tests, benches and `demo`.
+
+pub mod exposition;
+pub mod families;
