@@ -7,3 +7,4 @@
 
 pub mod exposition;
 pub mod families;
+pub mod sim;
