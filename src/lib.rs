@@ -5,6 +5,15 @@
 //! exposition bytes, rendered once per change) → [`store`] (per-kind byte cache) → [`server`]
 //! (`/metrics` copies bytes). [`sim`] is a simulated API server for tests, benches and `demo`.
 
+pub mod app;
+pub mod cli;
+pub mod contract;
 pub mod exposition;
 pub mod families;
+pub mod kinds;
+pub mod render;
+pub mod server;
 pub mod sim;
+pub mod store;
+pub mod telemetry;
+pub mod watch;

@@ -1,0 +1,176 @@
+//! Wiring: build the store from the options, start one watcher per kind and scope, serve the
+//! main and telemetry listeners, stop cleanly on SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use kube::Client;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::cli::{FamilyOptions, ListenArgs, RunArgs};
+use crate::kinds;
+use crate::server::{self, AppState};
+use crate::store::Store;
+use crate::telemetry::Telemetry;
+use crate::watch::WatchSettings;
+
+/// Everything needed to start the exporter against an API server.
+pub struct ExporterConfig {
+    /// Client for the API server.
+    pub client: Client,
+    /// Validated family options.
+    pub families: FamilyOptions,
+    /// Namespaces to watch (empty = all).
+    pub namespaces: Vec<String>,
+    /// Initial list page size.
+    pub page_size: u32,
+    /// Listener settings.
+    pub listen: ListenArgs,
+}
+
+/// A running exporter: watchers plus both listeners.
+pub struct RunningExporter {
+    /// The cache the watchers fill.
+    pub store: Arc<Store>,
+    /// The exporter's own metrics.
+    pub telemetry: Arc<Telemetry>,
+    /// Where `/metrics` is served.
+    pub metrics_addr: SocketAddr,
+    /// Where the telemetry `/metrics` is served.
+    pub telemetry_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningExporter {
+    /// Binds the listeners and starts the watchers.
+    pub async fn start(config: ExporterConfig) -> anyhow::Result<RunningExporter> {
+        let handles = kinds::registry(&config.families.resources, &config.families.filter, &config.families.allowlists);
+        let store = Arc::new(kinds::build_store(&handles, &config.namespaces));
+        let telemetry = Arc::new(Telemetry::new().context("registering telemetry")?);
+        let state = AppState { store: store.clone(), telemetry: telemetry.clone() };
+        let listen = &config.listen;
+        let main_listener = server::bind(&listen.host, listen.port)
+            .await
+            .with_context(|| format!("--host/--port: cannot listen on {}:{}", listen.host, listen.port))?;
+        let telemetry_listener = server::bind(&listen.telemetry_host, listen.telemetry_port).await.with_context(|| {
+            format!(
+                "--telemetry-host/--telemetry-port: cannot listen on {}:{}",
+                listen.telemetry_host, listen.telemetry_port
+            )
+        })?;
+        let metrics_addr = main_listener.local_addr()?;
+        let telemetry_addr = telemetry_listener.local_addr()?;
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        for (listener, router) in [
+            (main_listener, server::main_router(state.clone())),
+            (telemetry_listener, server::telemetry_router(state)),
+        ] {
+            let mut stopped = stopped.clone();
+            tasks.spawn(async move {
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                if let Err(e) = server::serve(listener, router, shutdown).await {
+                    tracing::error!(error = %e, "HTTP server failed");
+                }
+            });
+        }
+        let settings = WatchSettings { page_size: config.page_size };
+        for handle in &handles {
+            handle.spawn_watchers(&config.client, &store, &settings, &telemetry, &mut tasks);
+        }
+        tracing::info!(
+            metrics = %metrics_addr,
+            telemetry = %telemetry_addr,
+            resources = %config.families.resources.join(","),
+            "kube-state-exporter started"
+        );
+        Ok(RunningExporter { store, telemetry, metrics_addr, telemetry_addr, stop, tasks })
+    }
+
+    /// Stops the listeners (letting in-flight scrapes finish briefly) and the watchers.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let drained = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+            // Servers end on the signal; watchers never end on their own.
+            while self.tasks.len() > self.watcher_count() {
+                if self.tasks.join_next().await.is_none() {
+                    break;
+                }
+            }
+        });
+        let _ = drained.await;
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    fn watcher_count(&self) -> usize {
+        self.store.kinds().iter().map(|k| k.scopes().len()).sum()
+    }
+}
+
+/// Builds a client from `--kubeconfig`/`KUBECONFIG`/in-cluster config and `--apiserver`.
+pub async fn client_from_args(args: &RunArgs) -> anyhow::Result<Client> {
+    let mut config = match &args.kubeconfig {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("--kubeconfig: cannot read {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+                .await
+                .with_context(|| format!("--kubeconfig: cannot use {}", path.display()))?
+        }
+        None => kube::Config::infer().await.context(
+            "no Kubernetes configuration found: pass --kubeconfig, set KUBECONFIG, run in a cluster, \
+             or try `kube-state-exporter demo` for a simulated cluster",
+        )?,
+    };
+    if let Some(url) = &args.apiserver {
+        config.cluster_url = url.parse().with_context(|| format!("--apiserver: invalid URL {url:?}"))?;
+    }
+    Client::try_from(config).context("building the Kubernetes client")
+}
+
+/// `run`: the exporter against a real cluster, until SIGINT/SIGTERM.
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let families = args.families.validate().map_err(anyhow::Error::msg)?;
+    let namespaces = args.validate_namespaces().map_err(anyhow::Error::msg)?;
+    let client = client_from_args(&args).await?;
+    let exporter = RunningExporter::start(ExporterConfig {
+        client,
+        families,
+        namespaces,
+        page_size: args.watch_page_size,
+        listen: args.listen.clone(),
+    })
+    .await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    exporter.shutdown().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,277 @@
+//! Command-line flags (clap) and their validation into [`Options`]. A bad flag is reported with
+//! its name before anything starts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::families::allowlist::Allowlist;
+use crate::families::{Allowlists, FamilyFilter};
+use crate::kinds::RESOURCES;
+
+/// Kubernetes object state as Prometheus metrics, compatible with kube-state-metrics.
+#[derive(Parser, Debug)]
+#[command(name = "kube-state-exporter", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without a subcommand the exporter runs against the cluster (`run`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags of `run`, accepted without the subcommand.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Watch a cluster (kubeconfig, KUBECONFIG or in-cluster) and serve /metrics.
+    Run(RunArgs),
+    /// Print what /metrics would serve for objects read from YAML or JSON files.
+    Render(RenderArgs),
+    /// Start a simulated, churning cluster and the exporter against it.
+    Demo(DemoArgs),
+    /// Start the simulated API server alone and write a kubeconfig for it.
+    Sim(SimArgs),
+}
+
+/// What selects and shapes the metric families (shared by `run`, `render` and `demo`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct FamilyArgs {
+    /// Comma-separated resources to export (KSM names). Default: all supported.
+    #[arg(long, value_delimiter = ',', env = "KSE_RESOURCES")]
+    pub resources: Vec<String>,
+    /// Kubernetes labels to export on kube_<resource>_labels, e.g. `pods=[app,team],deployments=[*]`.
+    #[arg(long, default_value = "")]
+    pub metric_labels_allowlist: String,
+    /// Annotations to export on kube_<resource>_annotations, same syntax as the labels allowlist.
+    #[arg(long, default_value = "")]
+    pub metric_annotations_allowlist: String,
+    /// Comma-separated regexes: only matching families are generated (unanchored, as in KSM).
+    #[arg(long, value_delimiter = ',')]
+    pub metric_allowlist: Vec<String>,
+    /// Comma-separated regexes: matching families are not generated. Excludes --metric-allowlist.
+    #[arg(long, value_delimiter = ',')]
+    pub metric_denylist: Vec<String>,
+    /// Comma-separated regexes enabling opt-in families (e.g. kube_pod_nodeselectors).
+    #[arg(long, value_delimiter = ',')]
+    pub metric_opt_in_list: Vec<String>,
+}
+
+/// Listener flags.
+#[derive(Args, Debug, Clone)]
+pub struct ListenArgs {
+    /// Address to serve /metrics, /healthz, /livez and /readyz on.
+    #[arg(long, default_value = "::")]
+    pub host: String,
+    /// Port for /metrics and the health endpoints.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address for the exporter's own metrics.
+    #[arg(long, default_value = "::")]
+    pub telemetry_host: String,
+    /// Port for the exporter's own metrics.
+    #[arg(long, default_value_t = 8081)]
+    pub telemetry_port: u16,
+}
+
+/// Flags of `run`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Path to a kubeconfig. Default: $KUBECONFIG, ~/.kube/config, then in-cluster config.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// API server URL, overriding the one in the kubeconfig.
+    #[arg(long)]
+    pub apiserver: Option<String>,
+    /// Comma-separated namespaces to watch. Default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Page size (`limit`) of the initial lists.
+    #[arg(long, default_value_t = 500)]
+    pub watch_page_size: u32,
+    #[command(flatten)]
+    pub listen: ListenArgs,
+    #[command(flatten)]
+    pub families: FamilyArgs,
+}
+
+/// Flags of `render`.
+#[derive(Args, Debug, Clone)]
+pub struct RenderArgs {
+    /// Files with Kubernetes objects (YAML or JSON; single objects, `kind: List`, multi-document).
+    /// `-` reads standard input.
+    #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Output format: `text` (0.0.4) or `openmetrics`.
+    #[arg(long, default_value = "text", value_parser = ["text", "openmetrics"])]
+    pub format: String,
+    #[command(flatten)]
+    pub families: FamilyArgs,
+}
+
+/// Flags of `demo`.
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Approximate number of pods in the simulated cluster.
+    #[arg(long, default_value_t = 300)]
+    pub objects: usize,
+    /// Object changes per second in the simulated cluster (0 = static).
+    #[arg(long, default_value_t = 20)]
+    pub churn: usize,
+    /// Seed of the generated cluster.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Address to serve /metrics on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port for /metrics.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address for the exporter's own metrics.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub telemetry_host: String,
+    /// Port for the exporter's own metrics.
+    #[arg(long, default_value_t = 8081)]
+    pub telemetry_port: u16,
+    #[command(flatten)]
+    pub families: FamilyArgs,
+}
+
+/// Flags of `sim`.
+#[derive(Args, Debug, Clone)]
+pub struct SimArgs {
+    /// Address of the simulated API server (loopback only is recommended).
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    pub listen: std::net::SocketAddr,
+    /// Where to write the kubeconfig for it.
+    #[arg(long, default_value = "sim.kubeconfig")]
+    pub kubeconfig_out: PathBuf,
+    /// Approximate number of pods to create (0 = empty cluster).
+    #[arg(long, default_value_t = 0)]
+    pub objects: usize,
+    /// Object changes per second (0 = static).
+    #[arg(long, default_value_t = 0)]
+    pub churn: usize,
+    /// Seed of the generated cluster.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Validated family options.
+#[derive(Clone, Debug)]
+pub struct FamilyOptions {
+    /// Enabled resources, sorted.
+    pub resources: Vec<String>,
+    /// Label and annotation allowlists.
+    pub allowlists: Allowlists,
+    /// Family name filter.
+    pub filter: FamilyFilter,
+}
+
+fn regexes(flag: &str, raw: &[String]) -> Result<Vec<regex::Regex>, String> {
+    raw.iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| regex::Regex::new(s).map_err(|e| format!("--{flag}: invalid regex {s:?}: {e}")))
+        .collect()
+}
+
+impl FamilyArgs {
+    /// Validates the flags; errors name the flag.
+    pub fn validate(&self) -> Result<FamilyOptions, String> {
+        let mut resources: Vec<String> =
+            self.resources.iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
+        if resources.is_empty() {
+            resources = RESOURCES.iter().map(|r| r.to_string()).collect();
+        }
+        for r in &resources {
+            if !RESOURCES.contains(&r.as_str()) {
+                return Err(format!("--resources: unknown resource {r:?}; supported: {}", RESOURCES.join(",")));
+            }
+        }
+        resources.sort();
+        resources.dedup();
+        let labels = Allowlist::parse(&self.metric_labels_allowlist)
+            .map_err(|e| format!("--metric-labels-allowlist: {e}"))?;
+        let annotations = Allowlist::parse(&self.metric_annotations_allowlist)
+            .map_err(|e| format!("--metric-annotations-allowlist: {e}"))?;
+        for (flag, list) in [("metric-labels-allowlist", &labels), ("metric-annotations-allowlist", &annotations)] {
+            for r in list.resources() {
+                if r != "*" && !RESOURCES.contains(&r) {
+                    return Err(format!("--{flag}: unknown resource {r:?}; supported: {}", RESOURCES.join(",")));
+                }
+            }
+        }
+        let filter = FamilyFilter {
+            allow: regexes("metric-allowlist", &self.metric_allowlist)?,
+            deny: regexes("metric-denylist", &self.metric_denylist)?,
+            opt_in: regexes("metric-opt-in-list", &self.metric_opt_in_list)?,
+        };
+        if !filter.allow.is_empty() && !filter.deny.is_empty() {
+            return Err("--metric-allowlist and --metric-denylist are mutually exclusive".into());
+        }
+        Ok(FamilyOptions { resources, allowlists: Allowlists { labels, annotations }, filter })
+    }
+}
+
+impl RunArgs {
+    /// Validates namespaces and the page size; errors name the flag.
+    pub fn validate_namespaces(&self) -> Result<Vec<String>, String> {
+        if self.watch_page_size == 0 {
+            return Err("--watch-page-size: must be at least 1".into());
+        }
+        let namespaces: Vec<String> =
+            self.namespaces.iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+        for n in &namespaces {
+            let valid = n.len() <= 63
+                && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !n.starts_with('-')
+                && !n.ends_with('-');
+            if !valid {
+                return Err(format!("--namespaces: {n:?} is not a valid namespace name (RFC 1123 label)"));
+            }
+        }
+        Ok(namespaces)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn family_args(args: &[&str]) -> Result<FamilyOptions, String> {
+        let mut argv = vec!["kube-state-exporter", "render", "-f", "x"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).map_err(|e| e.to_string())?.command {
+            Some(Command::Render(r)) => r.families.validate(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn bad_flags_name_the_flag() {
+        assert!(family_args(&["--resources", "pods,widgets"]).unwrap_err().starts_with("--resources: unknown resource \"widgets\""));
+        assert!(family_args(&["--metric-labels-allowlist", "pods=app"]).unwrap_err().starts_with("--metric-labels-allowlist:"));
+        assert!(family_args(&["--metric-annotations-allowlist", "gizmos=[*]"]).unwrap_err().starts_with("--metric-annotations-allowlist: unknown resource"));
+        assert!(family_args(&["--metric-denylist", "kube_pod_("]).unwrap_err().starts_with("--metric-denylist: invalid regex"));
+        assert!(family_args(&["--metric-allowlist", "a", "--metric-denylist", "b"]).unwrap_err().contains("mutually exclusive"));
+    }
+
+    #[test]
+    fn defaults_enable_every_resource() {
+        let o = family_args(&[]).unwrap();
+        assert_eq!(o.resources, RESOURCES);
+        let o = family_args(&["--resources", "pods, jobs,pods"]).unwrap();
+        assert_eq!(o.resources, ["jobs", "pods"]);
+    }
+
+    #[test]
+    fn namespaces_and_page_size_are_checked() {
+        let cli = Cli::try_parse_from(["kube-state-exporter", "--namespaces", "default,Bad_NS"]).unwrap();
+        assert!(cli.run.validate_namespaces().unwrap_err().starts_with("--namespaces: \"Bad_NS\""));
+        let cli = Cli::try_parse_from(["kube-state-exporter", "run", "--watch-page-size", "0"]).unwrap();
+        let Some(Command::Run(run)) = cli.command else { unreachable!() };
+        assert!(run.validate_namespaces().unwrap_err().starts_with("--watch-page-size"));
+        assert!(Cli::try_parse_from(["kube-state-exporter", "--port", "notaport"]).is_err());
+    }
+}

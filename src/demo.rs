@@ -1,0 +1,112 @@
+//! `demo` and `sim`: a generated, churning cluster in the simulated API server; `demo` also runs
+//! the exporter against it.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::app::{self, ExporterConfig, RunningExporter};
+use crate::cli::{DemoArgs, ListenArgs, SimArgs};
+use crate::sim::cluster::{ClusterModel, ClusterSpec, Op};
+use crate::sim::{Sim, SimConfig, SimError};
+
+/// Applies one churn operation to the simulated API server.
+pub fn apply_op(sim: &Sim, op: Op) -> Result<(), SimError> {
+    match op {
+        Op::Create(obj) => sim.create(obj).map(drop),
+        Op::Replace(obj) => sim.replace(obj).map(drop),
+        Op::Patch { resource, namespace, name, patch } => sim.patch(resource, namespace.as_deref(), &name, &patch).map(drop),
+        Op::Delete { resource, namespace, name } => sim.delete(resource, namespace.as_deref(), &name).map(drop),
+    }
+}
+
+/// Creates the initial objects of a generated cluster; returns the model for churning it.
+pub fn populate(sim: &Sim, pods: usize, seed: u64) -> anyhow::Result<ClusterModel> {
+    let mut model = ClusterModel::new(ClusterSpec::for_pods(pods, seed), jiff::Timestamp::now());
+    for obj in model.initial_objects() {
+        sim.create(obj).context("creating the generated cluster")?;
+    }
+    Ok(model)
+}
+
+/// Applies about `per_second` operations per second until the task is dropped.
+pub async fn churn(sim: &Sim, model: &mut ClusterModel, per_second: usize) {
+    if per_second == 0 {
+        return std::future::pending().await;
+    }
+    let tick = Duration::from_millis(100);
+    let mut interval = tokio::time::interval(tick);
+    let mut owed = 0.0f64;
+    loop {
+        interval.tick().await;
+        owed += per_second as f64 / 10.0;
+        let events = owed.floor() as usize;
+        if events == 0 {
+            continue;
+        }
+        owed -= events as f64;
+        for op in model.churn(jiff::Timestamp::now(), events) {
+            // The model may race its own deletes; a refused op is harmless to the demo.
+            if let Err(e) = apply_op(sim, op) {
+                tracing::debug!(error = %e, "churn operation refused");
+            }
+        }
+    }
+}
+
+/// `demo`: simulated cluster + exporter, until Ctrl-C/SIGTERM.
+pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
+    let families = args.families.validate().map_err(anyhow::Error::msg)?;
+    let sim = Sim::start().await.context("starting the simulated API server")?;
+    let mut model = populate(&sim, args.objects, args.seed)?;
+    let client = kube::Client::try_from(kube::Config::new(sim.url().parse()?))?;
+    let exporter = RunningExporter::start(ExporterConfig {
+        client,
+        families,
+        namespaces: Vec::new(),
+        page_size: 500,
+        listen: ListenArgs {
+            host: args.host.clone(),
+            port: args.port,
+            telemetry_host: args.telemetry_host.clone(),
+            telemetry_port: args.telemetry_port,
+        },
+    })
+    .await?;
+    let host = match exporter.metrics_addr.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    println!("kube-state-exporter demo: simulated API server at {}", sim.url());
+    println!("metrics:   http://{host}:{}/metrics", exporter.metrics_addr.port());
+    println!("readiness: http://{host}:{}/readyz", exporter.metrics_addr.port());
+    println!("telemetry: http://{host}:{}/metrics", exporter.telemetry_addr.port());
+    println!("press Ctrl-C to stop");
+    tokio::select! {
+        _ = churn(&sim, &mut model, args.churn) => {}
+        _ = app::shutdown_signal() => {}
+    }
+    tracing::info!("shutting down");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+    Ok(())
+}
+
+/// `sim`: the simulated API server alone, optionally populated and churning.
+pub async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
+    let sim = Sim::start_with(args.listen, SimConfig::default())
+        .await
+        .with_context(|| format!("--listen: cannot serve on {}", args.listen))?;
+    std::fs::write(&args.kubeconfig_out, sim.kubeconfig_yaml())
+        .with_context(|| format!("--kubeconfig-out: cannot write {}", args.kubeconfig_out.display()))?;
+    let mut model = populate(&sim, args.objects, args.seed)?;
+    println!("simulated API server at {}", sim.url());
+    println!("kubeconfig written to {}", args.kubeconfig_out.display());
+    tokio::select! {
+        _ = churn(&sim, &mut model, args.churn) => {}
+        _ = app::shutdown_signal() => {}
+    }
+    sim.shutdown().await;
+    Ok(())
+}
