@@ -36,7 +36,8 @@ pub struct ContractFamily {
     pub stability: Option<String>,
     /// HELP text without the stability prefix.
     pub help: String,
-    /// Labels after the base labels, in order; `prefix_*` stands for dynamic keys.
+    /// Labels after the base labels, in order; `prefix_*` stands for dynamic keys and a
+    /// trailing `?` marks a label only some series carry (as KSM does, e.g. HPA `container`).
     #[serde(default)]
     pub labels: Vec<String>,
     /// Generated only when opted in.
@@ -99,8 +100,24 @@ mod tests {
     fn matches_contract(actual: &str, declared: &str) -> bool {
         match declared.strip_suffix('*') {
             Some(prefix) => actual.starts_with(prefix),
-            None => actual == declared,
+            None => actual == declared.trim_end_matches('?'),
         }
+    }
+
+    /// The non-dynamic labels of a line, in order, against the declaration (optional ones may be
+    /// absent, nothing else may differ).
+    fn fixed_labels_match(actual: &[&String], declared: &[String]) -> bool {
+        let mut actual = actual.iter().peekable();
+        for d in declared.iter().filter(|d| !d.ends_with('*')) {
+            match actual.peek() {
+                Some(a) if a.as_str() == d.trim_end_matches('?') => {
+                    actual.next();
+                }
+                _ if d.ends_with('?') => {}
+                _ => return false,
+            }
+        }
+        actual.next().is_none()
     }
 
     #[test]
@@ -179,11 +196,11 @@ mod tests {
                 if base != contract.base_labels.as_slice() {
                     problems.push(format!("{resource}: {line}: base labels {base:?} != {:?}", contract.base_labels));
                 }
-                let fixed: Vec<&String> = family.labels.iter().filter(|l| !l.ends_with('*')).collect();
                 let dynamic: Vec<&String> = family.labels.iter().filter(|l| l.ends_with('*')).collect();
-                let extra_fixed: Vec<&String> = extra.iter().filter(|l| !dynamic.iter().any(|d| matches_contract(l, d))).collect();
-                if extra_fixed != fixed {
-                    problems.push(format!("{resource}: {line}: labels {extra_fixed:?} != contract {fixed:?}"));
+                let extra_fixed: Vec<&String> =
+                    extra.iter().filter(|l| !dynamic.iter().any(|d| matches_contract(l, d))).collect();
+                if !fixed_labels_match(&extra_fixed, &family.labels) {
+                    problems.push(format!("{resource}: {line}: labels {extra_fixed:?} != contract {:?}", family.labels));
                 }
                 let seen = seen_labels.entry(name.clone()).or_default();
                 for l in extra {

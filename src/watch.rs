@@ -23,6 +23,8 @@ use crate::telemetry::Telemetry;
 /// An object as it came off the wire: decoded, or kept as metadata plus the decode error so a
 /// single malformed object is skipped instead of failing the whole list page.
 #[derive(Clone, Debug)]
+// `Valid` is the common case; boxing it would add an allocation per object for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Decoded<K> {
     /// A well-formed object.
     Valid(K),

@@ -112,7 +112,7 @@ impl Allowlist {
             .chain(self.by_resource.get("*"))
             .flatten()
             .collect();
-        if self.by_resource.get(resource).is_none() && self.by_resource.get("*").is_none() {
+        if !self.by_resource.contains_key(resource) && !self.by_resource.contains_key("*") {
             return KeyFilter::Nothing;
         }
         if keys.first().is_some_and(|k| k.as_str() == "*") {

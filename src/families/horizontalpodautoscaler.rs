@@ -1,9 +1,13 @@
 //! `horizontalpodautoscalers`: KSM's `internal/store/horizontalpodautoscaler.go` (autoscaling/v2).
 //! Base labels `namespace,horizontalpodautoscaler`.
 
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::autoscaling::v2::{
+    HPAScalingRules, HorizontalPodAutoscaler, HorizontalPodAutoscalerBehavior, MetricSpec, MetricStatus,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity as RawQuantity;
 
-use super::{FamilyDef, ObjectFamilies, Stability::*, meta};
+use super::quantity::Quantity;
+use super::{FamilyDef, ObjectFamilies, Samples, Stability::*, condition_values, meta};
 
 impl ObjectFamilies for HorizontalPodAutoscaler {
     const RESOURCE: &'static str = "horizontalpodautoscalers";
@@ -11,7 +15,10 @@ impl ObjectFamilies for HorizontalPodAutoscaler {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "horizontalpodautoscaler"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![self.metadata.namespace.as_deref().unwrap_or(""), self.metadata.name.as_deref().unwrap_or("")]
+        vec![
+            self.metadata.namespace.as_deref().unwrap_or(""),
+            self.metadata.name.as_deref().unwrap_or(""),
+        ]
     }
 
     fn families() -> &'static [FamilyDef<Self>] {
@@ -19,8 +26,540 @@ impl ObjectFamilies for HorizontalPodAutoscaler {
     }
 }
 
+/// KSM's `convertValueToFloat64` (milli-value / 1000 unless that overflows); `None` for an
+/// unparseable quantity.
+fn quantity_value(q: &RawQuantity) -> Option<f64> {
+    Quantity::parse(&q.0).map(|q| q.ksm_float())
+}
+
+/// One metric's target (spec) or current value (status): its name, the container for
+/// `ContainerResource` metrics, and the three optional value kinds.
+struct MetricValues<'a> {
+    name: &'a str,
+    container: Option<&'a str>,
+    value: Option<&'a RawQuantity>,
+    average_value: Option<&'a RawQuantity>,
+    average_utilization: Option<i32>,
+}
+
+/// Name and target of a spec metric, by `type`; `None` for an unknown type or a type whose
+/// source is missing (KSM skips unknown types).
+fn spec_values(m: &MetricSpec) -> Option<MetricValues<'_>> {
+    let (name, container, t) = match m.type_.as_str() {
+        "Object" => m.object.as_ref().map(|o| (o.metric.name.as_str(), None, &o.target))?,
+        "Pods" => m.pods.as_ref().map(|p| (p.metric.name.as_str(), None, &p.target))?,
+        "Resource" => m.resource.as_ref().map(|r| (r.name.as_str(), None, &r.target))?,
+        "ContainerResource" => m
+            .container_resource
+            .as_ref()
+            .map(|c| (c.name.as_str(), Some(c.container.as_str()), &c.target))?,
+        "External" => m.external.as_ref().map(|e| (e.metric.name.as_str(), None, &e.target))?,
+        _ => return None,
+    };
+    Some(MetricValues {
+        name,
+        container,
+        value: t.value.as_ref(),
+        average_value: t.average_value.as_ref(),
+        average_utilization: t.average_utilization,
+    })
+}
+
+/// Name and current value of a status metric, by `type`.
+fn status_values(m: &MetricStatus) -> Option<MetricValues<'_>> {
+    let (name, container, c) = match m.type_.as_str() {
+        "Object" => m.object.as_ref().map(|o| (o.metric.name.as_str(), None, &o.current))?,
+        "Pods" => m.pods.as_ref().map(|p| (p.metric.name.as_str(), None, &p.current))?,
+        "Resource" => m.resource.as_ref().map(|r| (r.name.as_str(), None, &r.current))?,
+        "ContainerResource" => m
+            .container_resource
+            .as_ref()
+            .map(|c| (c.name.as_str(), Some(c.container.as_str()), &c.current))?,
+        "External" => m
+            .external
+            .as_ref()
+            .map(|e| (e.metric.name.as_str(), None, &e.current))?,
+        _ => return None,
+    };
+    Some(MetricValues {
+        name,
+        container,
+        value: c.value.as_ref(),
+        average_value: c.average_value.as_ref(),
+        average_utilization: c.average_utilization,
+    })
+}
+
+/// One sample per value kind that is set, labelled `metric_name`, `metric_target_type`
+/// (`value` / `utilization` / `average`) and, for `ContainerResource` metrics only,
+/// `container`. KSM ranges over a Go map here, so its order is random; ours is fixed:
+/// value, utilization, average.
+fn push_metric_values(m: &MetricValues, s: &mut Samples) {
+    let kinds = [
+        ("value", m.value.and_then(quantity_value)),
+        ("utilization", m.average_utilization.map(f64::from)),
+        ("average", m.average_value.and_then(quantity_value)),
+    ];
+    for (kind, v) in kinds {
+        let Some(v) = v else { continue };
+        match m.container {
+            Some(container) => s.push(
+                [
+                    ("metric_name", m.name),
+                    ("metric_target_type", kind),
+                    ("container", container),
+                ],
+                v,
+            ),
+            None => s.push([("metric_name", m.name), ("metric_target_type", kind)], v),
+        }
+    }
+}
+
+/// `kube_horizontalpodautoscaler_spec_behavior_scale_*_tolerance`: only when the tolerance is set.
+fn tolerance(
+    h: &HorizontalPodAutoscaler,
+    rules: fn(&HorizontalPodAutoscalerBehavior) -> Option<&HPAScalingRules>,
+    s: &mut Samples,
+) {
+    let tolerance = h
+        .spec
+        .behavior
+        .as_ref()
+        .and_then(rules)
+        .and_then(|r| r.tolerance.as_ref());
+    if let Some(v) = tolerance.and_then(quantity_value) {
+        s.value(v);
+    }
+}
+
+fn info(h: &HorizontalPodAutoscaler, s: &mut Samples) {
+    let r = &h.spec.scale_target_ref;
+    let (kind, name) = (
+        ("scaletargetref_kind", r.kind.as_str()),
+        ("scaletargetref_name", r.name.as_str()),
+    );
+    match r.api_version.as_deref().filter(|v| !v.is_empty()) {
+        Some(api_version) => s.push([("scaletargetref_api_version", api_version), kind, name], 1.0),
+        None => s.push([kind, name], 1.0),
+    }
+}
+
 static FAMILIES: &[FamilyDef<HorizontalPodAutoscaler>] = &[
-    FamilyDef::gauge("kube_horizontalpodautoscaler_created", Alpha, "Unix creation timestamp", |h, _, s| {
-        meta::created(&h.metadata, s)
-    }),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_info",
+        Alpha,
+        "Information about this autoscaler.",
+        |h, _, s| info(h, s),
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_metadata_generation",
+        Stable,
+        "The generation observed by the HorizontalPodAutoscaler controller.",
+        |h, _, s| meta::generation(&h.metadata, s),
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_spec_max_replicas",
+        Stable,
+        "Upper limit for the number of pods that can be set by the autoscaler; cannot be smaller than MinReplicas.",
+        |h, _, s| s.value(f64::from(h.spec.max_replicas)),
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_spec_min_replicas",
+        Stable,
+        "Lower limit for the number of pods that can be set by the autoscaler, default 1.",
+        |h, _, s| {
+            if let Some(n) = h.spec.min_replicas {
+                s.value(f64::from(n));
+            }
+        },
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_spec_target_metric",
+        Alpha,
+        "The metric specifications used by this autoscaler when calculating the desired replica count.",
+        |h, _, s| {
+            let metrics = h.spec.metrics.as_deref().unwrap_or_default();
+            for m in metrics.iter().filter_map(spec_values) {
+                push_metric_values(&m, s);
+            }
+        },
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_spec_behavior_scale_down_tolerance",
+        Alpha,
+        "The tolerance on the ratio between the current and desired metric value under which no scale down is performed.",
+        |h, _, s| tolerance(h, |b| b.scale_down.as_ref(), s),
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_spec_behavior_scale_up_tolerance",
+        Alpha,
+        "The tolerance on the ratio between the current and desired metric value under which no scale up is performed.",
+        |h, _, s| tolerance(h, |b| b.scale_up.as_ref(), s),
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_status_target_metric",
+        Stable,
+        "The current metric status used by this autoscaler when calculating the desired replica count.",
+        |h, _, s| {
+            let metrics = h
+                .status
+                .as_ref()
+                .and_then(|st| st.current_metrics.as_deref())
+                .unwrap_or_default();
+            for m in metrics.iter().filter_map(status_values) {
+                push_metric_values(&m, s);
+            }
+        },
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_status_current_replicas",
+        Stable,
+        "Current number of replicas of pods managed by this autoscaler.",
+        |h, _, s| {
+            s.value(f64::from(
+                h.status.as_ref().and_then(|st| st.current_replicas).unwrap_or(0),
+            ))
+        },
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_status_desired_replicas",
+        Stable,
+        "Desired number of replicas of pods managed by this autoscaler.",
+        |h, _, s| s.value(f64::from(h.status.as_ref().map(|st| st.desired_replicas).unwrap_or(0))),
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_annotations",
+        Alpha,
+        "Kubernetes annotations converted to Prometheus labels.",
+        |h, ctx, s| meta::annotations_family(&h.metadata, &ctx.annotations, s),
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_labels",
+        Stable,
+        "Kubernetes labels converted to Prometheus labels.",
+        |h, ctx, s| meta::labels_family(&h.metadata, &ctx.labels, s),
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_status_condition",
+        Stable,
+        "The condition of this autoscaler.",
+        |h, _, s| {
+            let conditions = h
+                .status
+                .as_ref()
+                .and_then(|st| st.conditions.as_deref())
+                .unwrap_or_default();
+            for c in conditions {
+                for (status, value) in condition_values(&c.status) {
+                    s.push([("condition", c.type_.as_str()), ("status", status)], value);
+                }
+            }
+        },
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_created",
+        Alpha,
+        "Unix creation timestamp",
+        |h, _, s| meta::created(&h.metadata, s),
+    ),
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_deletion_timestamp",
+        Alpha,
+        "Unix deletion timestamp",
+        |h, _, s| meta::deletion_timestamp(&h.metadata, s),
+    ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::families::{KeyFilter, RenderContext, render_text};
+
+    /// The `api` HPA as a v1.36 API server returns it (managedFields dropped), plus a Resource
+    /// metric, a ContainerResource status and behavior tolerances.
+    fn api() -> serde_json::Value {
+        json!({
+            "kind": "HorizontalPodAutoscaler",
+            "apiVersion": "autoscaling/v2",
+            "metadata": {
+                "name": "api",
+                "namespace": "shop",
+                "uid": "6432f989-eb2d-4d6a-a59b-1ad285adb512",
+                "resourceVersion": "306",
+                "creationTimestamp": "2026-11-24T05:09:02Z",
+                "labels": {"app.kubernetes.io/name": "api"},
+                "annotations": {"example.com/owner": "@shop-team"}
+            },
+            "spec": {
+                "scaleTargetRef": {"kind": "Deployment", "name": "api", "apiVersion": "apps/v1"},
+                "minReplicas": 3,
+                "maxReplicas": 4,
+                "metrics": [
+                    {"type": "ContainerResource", "containerResource": {
+                        "name": "cpu", "container": "api", "target": {"type": "Utilization", "averageUtilization": 60}}},
+                    {"type": "ContainerResource", "containerResource": {
+                        "name": "cpu", "container": "sidecar", "target": {"type": "Utilization", "averageUtilization": 80}}},
+                    {"type": "Resource", "resource": {
+                        "name": "memory", "target": {"type": "AverageValue", "averageValue": "800Ki"}}},
+                    {"type": "Pods", "pods": {
+                        "metric": {"name": "packets-per-second"}, "target": {"type": "AverageValue", "averageValue": "1k"}}},
+                    {"type": "Object", "object": {
+                        "describedObject": {"kind": "Ingress", "name": "shop", "apiVersion": "networking.k8s.io/v1"},
+                        "target": {"type": "Value", "value": "10k"}, "metric": {"name": "requests-per-second"}}},
+                    {"type": "External", "external": {
+                        "metric": {"name": "queue_messages_ready", "selector": {"matchLabels": {"queue": "orders"}}},
+                        "target": {"type": "AverageValue", "averageValue": "30"}}},
+                    {"type": "External", "external": {
+                        "metric": {"name": "sqs_backlog"}, "target": {"type": "Value", "value": "250m"}}}
+                ],
+                "behavior": {
+                    "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "tolerance": "0",
+                        "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                                     {"type": "Percent", "value": 100, "periodSeconds": 15}]},
+                    "scaleDown": {"stabilizationWindowSeconds": 300, "selectPolicy": "Max", "tolerance": "50m",
+                        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
+                }
+            },
+            "status": {
+                "currentReplicas": 4,
+                "desiredReplicas": 5,
+                "currentMetrics": [
+                    {"type": "ContainerResource", "containerResource": {
+                        "name": "cpu", "container": "api", "current": {"averageValue": "62m", "averageUtilization": 6}}},
+                    {"type": "Resource", "resource": {
+                        "name": "memory", "current": {"averageValue": "26335914666m", "averageUtilization": 28}}},
+                    {"type": "Pods", "pods": {"metric": {"name": "packets-per-second"}, "current": {"averageValue": "1200"}}},
+                    {"type": "Object", "object": {"metric": {"name": "requests-per-second"}, "current": {"value": "12500"},
+                        "describedObject": {"kind": "Ingress", "name": "shop", "apiVersion": "networking.k8s.io/v1"}}},
+                    {"type": "External", "external": {"metric": {"name": "queue_messages_ready"},
+                        "current": {"value": "0", "averageValue": "2900m"}}}
+                ],
+                "conditions": [
+                    {"type": "AbleToScale", "status": "True", "lastTransitionTime": "2026-11-23T09:15:00Z",
+                     "reason": "SucceededGetScale", "message": "the HPA controller was able to get the target's current scale"},
+                    {"type": "ScalingActive", "status": "False", "lastTransitionTime": "2026-11-24T01:02:03Z",
+                     "reason": "FailedGetResourceMetric", "message": "no metrics returned from resource metrics API"},
+                    {"type": "ScalingLimited", "status": "Unknown", "lastTransitionTime": "2026-11-24T01:02:03Z",
+                     "reason": "TooManyReplicas", "message": "the desired replica count is more than the maximum replica count"}
+                ]
+            }
+        })
+    }
+
+    fn hpa(v: serde_json::Value) -> HorizontalPodAutoscaler {
+        serde_json::from_value(v).expect("valid HorizontalPodAutoscaler")
+    }
+
+    const BASE: &str = "namespace=\"shop\",horizontalpodautoscaler=\"api\"";
+
+    fn render(h: &HorizontalPodAutoscaler, family: &str) -> String {
+        render_text(h, &RenderContext::default(), family)
+    }
+
+    fn target_lines(family: &str, rows: &[(&str, &str, Option<&str>, &str)]) -> String {
+        rows.iter()
+            .map(|(name, kind, container, v)| match container {
+                Some(c) => format!(
+                    "{family}{{{BASE},metric_name=\"{name}\",metric_target_type=\"{kind}\",container=\"{c}\"}} {v}\n"
+                ),
+                None => format!("{family}{{{BASE},metric_name=\"{name}\",metric_target_type=\"{kind}\"}} {v}\n"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn spec_target_metric_for_every_metric_type() {
+        let h = hpa(api());
+        let family = "kube_horizontalpodautoscaler_spec_target_metric";
+        assert_eq!(
+            render(&h, family),
+            target_lines(
+                family,
+                &[
+                    ("cpu", "utilization", Some("api"), "60"),
+                    ("cpu", "utilization", Some("sidecar"), "80"),
+                    ("memory", "average", None, "819200"),
+                    ("packets-per-second", "average", None, "1000"),
+                    ("requests-per-second", "value", None, "10000"),
+                    ("queue_messages_ready", "average", None, "30"),
+                    ("sqs_backlog", "value", None, "0.25"),
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn status_target_metric_for_every_metric_type() {
+        let h = hpa(api());
+        let family = "kube_horizontalpodautoscaler_status_target_metric";
+        assert_eq!(
+            render(&h, family),
+            target_lines(
+                family,
+                &[
+                    ("cpu", "utilization", Some("api"), "6"),
+                    ("cpu", "average", Some("api"), "0.062"),
+                    ("memory", "utilization", None, "28"),
+                    ("memory", "average", None, "2.6335914666e+07"),
+                    ("packets-per-second", "average", None, "1200"),
+                    ("requests-per-second", "value", None, "12500"),
+                    ("queue_messages_ready", "value", None, "0"),
+                    ("queue_messages_ready", "average", None, "2.9"),
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn target_metrics_skip_unknown_types_and_missing_sources() {
+        let mut v = api();
+        v["spec"]["metrics"] = json!([
+            {"type": "Resource"},
+            {"type": "Resource", "resource": {"name": "disk", "target": {"type": "Utilization"}}},
+            {"type": "FutureSource", "futureSource": {"name": "x"}},
+            {"type": "Pods", "pods": {"metric": {"name": "bad"}, "target": {"type": "AverageValue", "averageValue": "1.2.3"}}}
+        ]);
+        v["status"]["currentMetrics"] = json!([]);
+        let h = hpa(v);
+        assert_eq!(render(&h, "kube_horizontalpodautoscaler_spec_target_metric"), "");
+        assert_eq!(render(&h, "kube_horizontalpodautoscaler_status_target_metric"), "");
+    }
+
+    #[test]
+    fn behavior_tolerances() {
+        let h = hpa(api());
+        assert_eq!(
+            render(&h, "kube_horizontalpodautoscaler_spec_behavior_scale_down_tolerance"),
+            format!("kube_horizontalpodautoscaler_spec_behavior_scale_down_tolerance{{{BASE}}} 0.05\n")
+        );
+        assert_eq!(
+            render(&h, "kube_horizontalpodautoscaler_spec_behavior_scale_up_tolerance"),
+            format!("kube_horizontalpodautoscaler_spec_behavior_scale_up_tolerance{{{BASE}}} 0\n")
+        );
+        // Unset tolerance (the cluster default applies): no sample.
+        let mut v = api();
+        v["spec"]["behavior"]["scaleUp"]
+            .as_object_mut()
+            .expect("scaleUp object")
+            .remove("tolerance");
+        let h = hpa(v);
+        assert_eq!(
+            render(&h, "kube_horizontalpodautoscaler_spec_behavior_scale_up_tolerance"),
+            ""
+        );
+        let mut v = api();
+        v["spec"].as_object_mut().expect("spec object").remove("behavior");
+        assert_eq!(
+            render(
+                &hpa(v),
+                "kube_horizontalpodautoscaler_spec_behavior_scale_down_tolerance"
+            ),
+            ""
+        );
+    }
+
+    #[test]
+    fn conditions_and_replicas() {
+        let h = hpa(api());
+        let family = "kube_horizontalpodautoscaler_status_condition";
+        let expected: String = [
+            ("AbleToScale", [1, 0, 0]),
+            ("ScalingActive", [0, 1, 0]),
+            ("ScalingLimited", [0, 0, 1]),
+        ]
+        .iter()
+        .flat_map(|(cond, vals)| {
+            ["true", "false", "unknown"]
+                .iter()
+                .zip(vals)
+                .map(move |(st, v)| format!("{family}{{{BASE},condition=\"{cond}\",status=\"{st}\"}} {v}\n"))
+        })
+        .collect();
+        assert_eq!(render(&h, family), expected);
+        for (family, value) in [
+            ("kube_horizontalpodautoscaler_spec_max_replicas", "4"),
+            ("kube_horizontalpodautoscaler_spec_min_replicas", "3"),
+            ("kube_horizontalpodautoscaler_status_current_replicas", "4"),
+            ("kube_horizontalpodautoscaler_status_desired_replicas", "5"),
+            // The API server sets no generation on HPAs; KSM writes the Go zero value.
+            ("kube_horizontalpodautoscaler_metadata_generation", "0"),
+            ("kube_horizontalpodautoscaler_created", "1.795496942e+09"),
+        ] {
+            assert_eq!(render(&h, family), format!("{family}{{{BASE}}} {value}\n"), "{family}");
+        }
+        assert_eq!(render(&h, "kube_horizontalpodautoscaler_deletion_timestamp"), "");
+    }
+
+    #[test]
+    fn info_with_and_without_api_version() {
+        let h = hpa(api());
+        assert_eq!(
+            render(&h, "kube_horizontalpodautoscaler_info"),
+            format!(
+                "kube_horizontalpodautoscaler_info{{{BASE},scaletargetref_api_version=\"apps/v1\",scaletargetref_kind=\"Deployment\",scaletargetref_name=\"api\"}} 1\n"
+            )
+        );
+        let mut v = api();
+        v["spec"]["scaleTargetRef"] = json!({"kind": "Deployment", "name": "api"});
+        assert_eq!(
+            render(&hpa(v), "kube_horizontalpodautoscaler_info"),
+            format!(
+                "kube_horizontalpodautoscaler_info{{{BASE},scaletargetref_kind=\"Deployment\",scaletargetref_name=\"api\"}} 1\n"
+            )
+        );
+    }
+
+    #[test]
+    fn labels_and_annotations_follow_the_allowlist() {
+        let h = hpa(api());
+        assert_eq!(render(&h, "kube_horizontalpodautoscaler_annotations"), "");
+        let ctx = RenderContext {
+            labels: KeyFilter::All,
+            annotations: KeyFilter::All,
+        };
+        assert_eq!(
+            render_text(&h, &ctx, "kube_horizontalpodautoscaler_labels"),
+            format!("kube_horizontalpodautoscaler_labels{{{BASE},label_app_kubernetes_io_name=\"api\"}} 1\n")
+        );
+        assert_eq!(
+            render_text(&h, &ctx, "kube_horizontalpodautoscaler_annotations"),
+            format!(
+                "kube_horizontalpodautoscaler_annotations{{{BASE},annotation_example_com_owner=\"@shop-team\"}} 1\n"
+            )
+        );
+    }
+
+    #[test]
+    fn fixture_covers_every_family() {
+        let list: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/objects/horizontalpodautoscalers.json"
+        ))
+        .expect("fixture JSON");
+        let items: Vec<HorizontalPodAutoscaler> = serde_json::from_value(list["items"].clone()).expect("fixture items");
+        let ctx = RenderContext {
+            labels: KeyFilter::All,
+            annotations: KeyFilter::All,
+        };
+        for f in FAMILIES {
+            let lines: String = items.iter().map(|h| render_text(h, &ctx, f.name)).collect();
+            assert!(!lines.is_empty(), "{} produced no sample from the fixture", f.name);
+        }
+        let targets: String = items
+            .iter()
+            .map(|h| render_text(h, &ctx, "kube_horizontalpodautoscaler_spec_target_metric"))
+            .collect();
+        for kind in ["value", "utilization", "average"] {
+            assert!(
+                targets.contains(&format!("metric_target_type=\"{kind}\"")),
+                "fixture lacks a {kind} target"
+            );
+        }
+        assert!(
+            targets.contains("container=\""),
+            "fixture lacks a ContainerResource target"
+        );
+    }
+}

@@ -25,11 +25,15 @@ pub fn deletion_timestamp(meta: &ObjectMeta, s: &mut Samples) {
     }
 }
 
-/// Pushes `metadata.generation` when set.
+/// Pushes `metadata.generation`, 0 when unset (KSM reads Go's zero value).
 pub fn generation(meta: &ObjectMeta, s: &mut Samples) {
-    if let Some(g) = meta.generation {
-        s.value(g as f64);
-    }
+    s.value(meta.generation.unwrap_or(0) as f64);
+}
+
+/// One sample holding an optional integer status field, 0 when the status or the field is
+/// absent (KSM reads Go's zero value).
+pub fn status_int<S>(status: Option<&S>, field: fn(&S) -> Option<i32>, s: &mut Samples) {
+    s.value(f64::from(status.and_then(field).unwrap_or(0)));
 }
 
 /// `kube_<kind>_labels`: one series carrying the allowlisted labels as `label_<key>`.
