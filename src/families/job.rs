@@ -64,28 +64,6 @@ fn condition_set(j: &Job, type_: &str, s: &mut Samples) {
     }
 }
 
-fn owner(j: &Job, s: &mut Samples) {
-    let owners = j.metadata.owner_references.as_deref().unwrap_or_default();
-    if owners.is_empty() {
-        s.push(
-            [("owner_kind", ""), ("owner_name", ""), ("owner_is_controller", "")],
-            1.0,
-        );
-        return;
-    }
-    for o in owners {
-        let controller = if o.controller == Some(true) { "true" } else { "false" };
-        s.push(
-            [
-                ("owner_kind", o.kind.as_str()),
-                ("owner_name", o.name.as_str()),
-                ("owner_is_controller", controller),
-            ],
-            1.0,
-        );
-    }
-}
-
 fn optional_spec(j: &Job, field: fn(&k8s_openapi::api::batch::v1::JobSpec) -> Option<f64>, s: &mut Samples) {
     if let Some(v) = j.spec.as_ref().and_then(field) {
         s.value(v);
@@ -200,7 +178,7 @@ static FAMILIES: &[FamilyDef<Job>] = &[
         "kube_job_owner",
         Stable,
         "Information about the Job's owner.",
-        |j, _, s| owner(j, s),
+        |j, _, s| meta::owners(&j.metadata, s),
     ),
 ];
 

@@ -30,6 +30,23 @@ pub fn generation(meta: &ObjectMeta, s: &mut Samples) {
     s.value(meta.generation.unwrap_or(0) as f64);
 }
 
+/// `owner_kind, owner_name, owner_is_controller`: one series per owner reference, or one series
+/// of empty values for an object without owners (KSM's `kube_<kind>_owner`).
+pub fn owners(meta: &ObjectMeta, s: &mut Samples) {
+    let owners = meta.owner_references.as_deref().unwrap_or_default();
+    if owners.is_empty() {
+        s.push([("owner_kind", ""), ("owner_name", ""), ("owner_is_controller", "")], 1.0);
+        return;
+    }
+    for o in owners {
+        let controller = if o.controller == Some(true) { "true" } else { "false" };
+        s.push(
+            [("owner_kind", o.kind.as_str()), ("owner_name", o.name.as_str()), ("owner_is_controller", controller)],
+            1.0,
+        );
+    }
+}
+
 /// One sample holding an optional integer status field, 0 when the status or the field is
 /// absent (KSM reads Go's zero value).
 pub fn status_int<S>(status: Option<&S>, field: fn(&S) -> Option<i32>, s: &mut Samples) {

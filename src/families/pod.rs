@@ -272,7 +272,7 @@ static FAMILIES: &[FamilyDef<Pod>] = &[
         "kube_pod_owner",
         Stable,
         "Information about the Pod's owner.",
-        |p, _, s| owner(p, s),
+        |p, _, s| meta::owners(&p.metadata, s),
     ),
     FamilyDef::gauge(
         "kube_pod_restart_policy",
@@ -744,29 +744,6 @@ fn overhead(p: &Pod, resource: &str, s: &mut Samples) {
     } else {
         q.value() as f64
     });
-}
-
-/// One series per owner reference; a pod without owners gets one series of empty labels.
-fn owner(p: &Pod, s: &mut Samples) {
-    let owners = p.metadata.owner_references.as_deref().unwrap_or(&[]);
-    if owners.is_empty() {
-        s.push(
-            [("owner_kind", ""), ("owner_name", ""), ("owner_is_controller", "")],
-            1.0,
-        );
-        return;
-    }
-    for o in owners {
-        let controller = if o.controller == Some(true) { "true" } else { "false" };
-        s.push(
-            [
-                ("owner_kind", o.kind.as_str()),
-                ("owner_name", o.name.as_str()),
-                ("owner_is_controller", controller),
-            ],
-            1.0,
-        );
-    }
 }
 
 /// `volume, persistentvolumeclaim, ephemeral` for PVC volumes and generic ephemeral volumes
