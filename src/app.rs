@@ -47,20 +47,29 @@ pub struct RunningExporter {
 impl RunningExporter {
     /// Binds the listeners and starts the watchers.
     pub async fn start(config: ExporterConfig) -> anyhow::Result<RunningExporter> {
-        let handles = kinds::registry(&config.families.resources, &config.families.filter, &config.families.allowlists);
+        let handles = kinds::registry(
+            &config.families.resources,
+            &config.families.filter,
+            &config.families.allowlists,
+        );
         let store = Arc::new(kinds::build_store(&handles, &config.namespaces));
         let telemetry = Arc::new(Telemetry::new().context("registering telemetry")?);
-        let state = AppState { store: store.clone(), telemetry: telemetry.clone() };
+        let state = AppState {
+            store: store.clone(),
+            telemetry: telemetry.clone(),
+        };
         let listen = &config.listen;
         let main_listener = server::bind(&listen.host, listen.port)
             .await
             .with_context(|| format!("--host/--port: cannot listen on {}:{}", listen.host, listen.port))?;
-        let telemetry_listener = server::bind(&listen.telemetry_host, listen.telemetry_port).await.with_context(|| {
-            format!(
-                "--telemetry-host/--telemetry-port: cannot listen on {}:{}",
-                listen.telemetry_host, listen.telemetry_port
-            )
-        })?;
+        let telemetry_listener = server::bind(&listen.telemetry_host, listen.telemetry_port)
+            .await
+            .with_context(|| {
+                format!(
+                    "--telemetry-host/--telemetry-port: cannot listen on {}:{}",
+                    listen.telemetry_host, listen.telemetry_port
+                )
+            })?;
         let metrics_addr = main_listener.local_addr()?;
         let telemetry_addr = telemetry_listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
@@ -79,7 +88,9 @@ impl RunningExporter {
                 }
             });
         }
-        let settings = WatchSettings { page_size: config.page_size };
+        let settings = WatchSettings {
+            page_size: config.page_size,
+        };
         for handle in &handles {
             handle.spawn_watchers(&config.client, &store, &settings, &telemetry, &mut tasks);
         }
@@ -89,7 +100,14 @@ impl RunningExporter {
             resources = %config.families.resources.join(","),
             "kube-state-exporter started"
         );
-        Ok(RunningExporter { store, telemetry, metrics_addr, telemetry_addr, stop, tasks })
+        Ok(RunningExporter {
+            store,
+            telemetry,
+            metrics_addr,
+            telemetry_addr,
+            stop,
+            tasks,
+        })
     }
 
     /// Stops the listeners (letting in-flight scrapes finish briefly) and the watchers.
@@ -129,7 +147,9 @@ pub async fn client_from_args(args: &RunArgs) -> anyhow::Result<Client> {
         )?,
     };
     if let Some(url) = &args.apiserver {
-        config.cluster_url = url.parse().with_context(|| format!("--apiserver: invalid URL {url:?}"))?;
+        config.cluster_url = url
+            .parse()
+            .with_context(|| format!("--apiserver: invalid URL {url:?}"))?;
     }
     Client::try_from(config).context("building the Kubernetes client")
 }

@@ -179,26 +179,39 @@ fn regexes(flag: &str, raw: &[String]) -> Result<Vec<regex::Regex>, String> {
 impl FamilyArgs {
     /// Validates the flags; errors name the flag.
     pub fn validate(&self) -> Result<FamilyOptions, String> {
-        let mut resources: Vec<String> =
-            self.resources.iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
+        let mut resources: Vec<String> = self
+            .resources
+            .iter()
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect();
         if resources.is_empty() {
             resources = RESOURCES.iter().map(|r| r.to_string()).collect();
         }
         for r in &resources {
             if !RESOURCES.contains(&r.as_str()) {
-                return Err(format!("--resources: unknown resource {r:?}; supported: {}", RESOURCES.join(",")));
+                return Err(format!(
+                    "--resources: unknown resource {r:?}; supported: {}",
+                    RESOURCES.join(",")
+                ));
             }
         }
         resources.sort();
         resources.dedup();
-        let labels = Allowlist::parse(&self.metric_labels_allowlist)
-            .map_err(|e| format!("--metric-labels-allowlist: {e}"))?;
+        let labels =
+            Allowlist::parse(&self.metric_labels_allowlist).map_err(|e| format!("--metric-labels-allowlist: {e}"))?;
         let annotations = Allowlist::parse(&self.metric_annotations_allowlist)
             .map_err(|e| format!("--metric-annotations-allowlist: {e}"))?;
-        for (flag, list) in [("metric-labels-allowlist", &labels), ("metric-annotations-allowlist", &annotations)] {
+        for (flag, list) in [
+            ("metric-labels-allowlist", &labels),
+            ("metric-annotations-allowlist", &annotations),
+        ] {
             for r in list.resources() {
                 if r != "*" && !RESOURCES.contains(&r) {
-                    return Err(format!("--{flag}: unknown resource {r:?}; supported: {}", RESOURCES.join(",")));
+                    return Err(format!(
+                        "--{flag}: unknown resource {r:?}; supported: {}",
+                        RESOURCES.join(",")
+                    ));
                 }
             }
         }
@@ -210,7 +223,11 @@ impl FamilyArgs {
         if !filter.allow.is_empty() && !filter.deny.is_empty() {
             return Err("--metric-allowlist and --metric-denylist are mutually exclusive".into());
         }
-        Ok(FamilyOptions { resources, allowlists: Allowlists { labels, annotations }, filter })
+        Ok(FamilyOptions {
+            resources,
+            allowlists: Allowlists { labels, annotations },
+            filter,
+        })
     }
 }
 
@@ -220,15 +237,22 @@ impl RunArgs {
         if self.watch_page_size == 0 {
             return Err("--watch-page-size: must be at least 1".into());
         }
-        let namespaces: Vec<String> =
-            self.namespaces.iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+        let namespaces: Vec<String> = self
+            .namespaces
+            .iter()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
         for n in &namespaces {
             let valid = n.len() <= 63
-                && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !n.starts_with('-')
                 && !n.ends_with('-');
             if !valid {
-                return Err(format!("--namespaces: {n:?} is not a valid namespace name (RFC 1123 label)"));
+                return Err(format!(
+                    "--namespaces: {n:?} is not a valid namespace name (RFC 1123 label)"
+                ));
             }
         }
         Ok(namespaces)
@@ -250,11 +274,31 @@ mod tests {
 
     #[test]
     fn bad_flags_name_the_flag() {
-        assert!(family_args(&["--resources", "pods,widgets"]).unwrap_err().starts_with("--resources: unknown resource \"widgets\""));
-        assert!(family_args(&["--metric-labels-allowlist", "pods=app"]).unwrap_err().starts_with("--metric-labels-allowlist:"));
-        assert!(family_args(&["--metric-annotations-allowlist", "gizmos=[*]"]).unwrap_err().starts_with("--metric-annotations-allowlist: unknown resource"));
-        assert!(family_args(&["--metric-denylist", "kube_pod_("]).unwrap_err().starts_with("--metric-denylist: invalid regex"));
-        assert!(family_args(&["--metric-allowlist", "a", "--metric-denylist", "b"]).unwrap_err().contains("mutually exclusive"));
+        assert!(
+            family_args(&["--resources", "pods,widgets"])
+                .unwrap_err()
+                .starts_with("--resources: unknown resource \"widgets\"")
+        );
+        assert!(
+            family_args(&["--metric-labels-allowlist", "pods=app"])
+                .unwrap_err()
+                .starts_with("--metric-labels-allowlist:")
+        );
+        assert!(
+            family_args(&["--metric-annotations-allowlist", "gizmos=[*]"])
+                .unwrap_err()
+                .starts_with("--metric-annotations-allowlist: unknown resource")
+        );
+        assert!(
+            family_args(&["--metric-denylist", "kube_pod_("])
+                .unwrap_err()
+                .starts_with("--metric-denylist: invalid regex")
+        );
+        assert!(
+            family_args(&["--metric-allowlist", "a", "--metric-denylist", "b"])
+                .unwrap_err()
+                .contains("mutually exclusive")
+        );
     }
 
     #[test]
@@ -268,9 +312,16 @@ mod tests {
     #[test]
     fn namespaces_and_page_size_are_checked() {
         let cli = Cli::try_parse_from(["kube-state-exporter", "--namespaces", "default,Bad_NS"]).unwrap();
-        assert!(cli.run.validate_namespaces().unwrap_err().starts_with("--namespaces: \"Bad_NS\""));
+        assert!(
+            cli.run
+                .validate_namespaces()
+                .unwrap_err()
+                .starts_with("--namespaces: \"Bad_NS\"")
+        );
         let cli = Cli::try_parse_from(["kube-state-exporter", "run", "--watch-page-size", "0"]).unwrap();
-        let Some(Command::Run(run)) = cli.command else { unreachable!() };
+        let Some(Command::Run(run)) = cli.command else {
+            unreachable!()
+        };
         assert!(run.validate_namespaces().unwrap_err().starts_with("--watch-page-size"));
         assert!(Cli::try_parse_from(["kube-state-exporter", "--port", "notaport"]).is_err());
     }

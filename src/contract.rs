@@ -122,7 +122,10 @@ mod tests {
 
     #[test]
     fn code_and_contract_agree_for_every_kind() {
-        let everything = FamilyFilter { opt_in: vec![regex::Regex::new(".*").unwrap()], ..Default::default() };
+        let everything = FamilyFilter {
+            opt_in: vec![regex::Regex::new(".*").unwrap()],
+            ..Default::default()
+        };
         let allow_all = Allowlists {
             labels: Allowlist::parse("*=[*]").unwrap(),
             annotations: Allowlist::parse("*=[*]").unwrap(),
@@ -130,7 +133,11 @@ mod tests {
         let enabled: Vec<String> = RESOURCES.iter().map(|r| r.to_string()).collect();
         let handles = kinds::registry(&enabled, &everything, &allow_all);
         assert_eq!(handles.len(), RESOURCES.len());
-        let options = crate::cli::FamilyOptions { resources: enabled.clone(), allowlists: allow_all, filter: everything };
+        let options = crate::cli::FamilyOptions {
+            resources: enabled.clone(),
+            allowlists: allow_all,
+            filter: everything,
+        };
         let mut problems = Vec::new();
         for resource in RESOURCES {
             let contract = load(&contract_dir().join(format!("{resource}.yaml"))).unwrap();
@@ -149,9 +156,17 @@ mod tests {
                 .iter()
                 .map(|f| {
                     let stable = f.stability.as_deref() == Some(Stability::Stable.as_str());
-                    let help = if stable { format!("[STABLE] {}", f.help) } else { f.help.clone() };
+                    let help = if stable {
+                        format!("[STABLE] {}", f.help)
+                    } else {
+                        f.help.clone()
+                    };
                     let mut header = Vec::new();
-                    let t = if f.metric_type == "counter" { MetricType::Counter } else { MetricType::Gauge };
+                    let t = if f.metric_type == "counter" {
+                        MetricType::Counter
+                    } else {
+                        MetricType::Gauge
+                    };
                     crate::exposition::write_header(&mut header, &f.name, &help, t);
                     (f.name.clone(), String::from_utf8(header).unwrap())
                 })
@@ -171,10 +186,19 @@ mod tests {
             let default_opts = FamilyArgs::default().validate().unwrap();
             let default_handles = kinds::registry(&enabled, &default_opts.filter, &default_opts.allowlists);
             let default_store = kinds::build_store(&default_handles, &[]);
-            let on_by_default: Vec<&str> =
-                default_store.kind(resource).unwrap().headers().iter().map(|h| h.name).collect();
-            let declared_default: Vec<&str> =
-                contract.families.iter().filter(|f| !f.opt_in).map(|f| f.name.as_str()).collect();
+            let on_by_default: Vec<&str> = default_store
+                .kind(resource)
+                .unwrap()
+                .headers()
+                .iter()
+                .map(|h| h.name)
+                .collect();
+            let declared_default: Vec<&str> = contract
+                .families
+                .iter()
+                .filter(|f| !f.opt_in)
+                .map(|f| f.name.as_str())
+                .collect();
             if on_by_default != declared_default {
                 problems.push(format!("{resource}: opt-in flags differ between code and contract"));
             }
@@ -194,13 +218,21 @@ mod tests {
                 };
                 let (base, extra) = labels.split_at(contract.base_labels.len().min(labels.len()));
                 if base != contract.base_labels.as_slice() {
-                    problems.push(format!("{resource}: {line}: base labels {base:?} != {:?}", contract.base_labels));
+                    problems.push(format!(
+                        "{resource}: {line}: base labels {base:?} != {:?}",
+                        contract.base_labels
+                    ));
                 }
                 let dynamic: Vec<&String> = family.labels.iter().filter(|l| l.ends_with('*')).collect();
-                let extra_fixed: Vec<&String> =
-                    extra.iter().filter(|l| !dynamic.iter().any(|d| matches_contract(l, d))).collect();
+                let extra_fixed: Vec<&String> = extra
+                    .iter()
+                    .filter(|l| !dynamic.iter().any(|d| matches_contract(l, d)))
+                    .collect();
                 if !fixed_labels_match(&extra_fixed, &family.labels) {
-                    problems.push(format!("{resource}: {line}: labels {extra_fixed:?} != contract {:?}", family.labels));
+                    problems.push(format!(
+                        "{resource}: {line}: labels {extra_fixed:?} != contract {:?}",
+                        family.labels
+                    ));
                 }
                 let seen = seen_labels.entry(name.clone()).or_default();
                 for l in extra {
@@ -229,8 +261,16 @@ mod tests {
         for entry in std::fs::read_dir(contract_dir()).unwrap() {
             let path = entry.unwrap().path();
             let stem = path.file_stem().unwrap().to_string_lossy().to_string();
-            assert_eq!(path.extension().and_then(|e| e.to_str()), Some("yaml"), "{}", path.display());
-            assert!(stem == "telemetry" || RESOURCES.contains(&stem.as_str()), "unexpected contract file {stem}");
+            assert_eq!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml"),
+                "{}",
+                path.display()
+            );
+            assert!(
+                stem == "telemetry" || RESOURCES.contains(&stem.as_str()),
+                "unexpected contract file {stem}"
+            );
         }
     }
 
@@ -244,7 +284,10 @@ mod tests {
         telemetry.decode_errors.with_label_values(&["pods"]).inc();
         telemetry.relists.with_label_values(&["pods"]).inc();
         telemetry.last_event.with_label_values(&["pods"]).set(1);
-        telemetry.http_duration.with_label_values(&["metrics", "get"]).observe(0.1);
+        telemetry
+            .http_duration
+            .with_label_values(&["metrics", "get"])
+            .observe(0.1);
         let kind = crate::store::KindStore::new("pods", Vec::new(), &[]);
         let store_with_kind = crate::store::Store::new(vec![kind]);
         let text = String::from_utf8(telemetry.render(&store_with_kind)).unwrap();
@@ -260,13 +303,22 @@ mod tests {
                 }
             }
         }
-        let declared: BTreeMap<String, String> =
-            contract.families.iter().map(|f| (f.name.clone(), f.metric_type.clone())).collect();
+        let declared: BTreeMap<String, String> = contract
+            .families
+            .iter()
+            .map(|f| (f.name.clone(), f.metric_type.clone()))
+            .collect();
         assert_eq!(emitted, declared);
         for f in &contract.families {
-            assert!(text.contains(&format!("# HELP {} {}\n", f.name, f.help)), "HELP of {} differs", f.name);
+            assert!(
+                text.contains(&format!("# HELP {} {}\n", f.name, f.help)),
+                "HELP of {} differs",
+                f.name
+            );
             for l in &f.labels {
-                let labelled = text.lines().any(|line| line.starts_with(&f.name) && line.contains(&format!("{l}=\"")));
+                let labelled = text
+                    .lines()
+                    .any(|line| line.starts_with(&f.name) && line.contains(&format!("{l}=\"")));
                 assert!(labelled, "{} has no label {l}", f.name);
             }
         }

@@ -15,15 +15,24 @@ pub fn apply_op(sim: &Sim, op: Op) -> Result<(), SimError> {
     match op {
         Op::Create(obj) => sim.create(obj).map(drop),
         Op::Replace(obj) => sim.replace(obj).map(drop),
-        Op::Patch { resource, namespace, name, patch } => sim.patch(resource, namespace.as_deref(), &name, &patch).map(drop),
-        Op::Delete { resource, namespace, name } => sim.delete(resource, namespace.as_deref(), &name).map(drop),
+        Op::Patch {
+            resource,
+            namespace,
+            name,
+            patch,
+        } => sim.patch(resource, namespace.as_deref(), &name, &patch).map(drop),
+        Op::Delete {
+            resource,
+            namespace,
+            name,
+        } => sim.delete(resource, namespace.as_deref(), &name).map(drop),
     }
 }
 
 /// Creates the initial objects of a generated cluster; returns the model for churning it.
 pub fn populate(sim: &Sim, pods: usize, seed: u64) -> anyhow::Result<ClusterModel> {
-    let mut model = ClusterModel::new(ClusterSpec::for_pods(pods, seed), jiff::Timestamp::now());
-    for obj in model.initial_objects() {
+    let model = ClusterModel::new(ClusterSpec::for_pods(pods, seed), jiff::Timestamp::now());
+    for obj in model.objects() {
         sim.create(obj).context("creating the generated cluster")?;
     }
     Ok(model)

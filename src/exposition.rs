@@ -279,7 +279,9 @@ mod tests {
             Format::OpenMetrics
         );
         assert_eq!(
-            Format::negotiate(Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily")),
+            Format::negotiate(Some(
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily"
+            )),
             Format::Text
         );
     }

@@ -92,7 +92,9 @@ where
 
     fn store_json(&self, store: &Store, object: serde_json::Value) -> Result<(), String> {
         let obj: K = serde_json::from_value(object).map_err(|e| e.to_string())?;
-        let kind = store.kind(K::RESOURCE).ok_or_else(|| format!("{} is not enabled", K::RESOURCE))?;
+        let kind = store
+            .kind(K::RESOURCE)
+            .ok_or_else(|| format!("{} is not enabled", K::RESOURCE))?;
         let meta = kube::Resource::meta(&obj);
         let scope = kind
             .scopes()
@@ -103,14 +105,20 @@ where
         let renderer = &self.renderer;
         // Files carry no meaningful resourceVersion; later documents win.
         scope.delete(&key, "");
-        scope.apply(key, meta.uid.as_deref().unwrap_or(""), meta.resource_version.as_deref().unwrap_or(""), || {
-            renderer.families.render(&obj, &renderer.context)
-        });
+        scope.apply(
+            key,
+            meta.uid.as_deref().unwrap_or(""),
+            meta.resource_version.as_deref().unwrap_or(""),
+            || renderer.families.render(&obj, &renderer.context),
+        );
         Ok(())
     }
 }
 
-fn kind<K: ObjectFamilies + k8s_openapi::Resource>(filter: &FamilyFilter, allowlists: &Allowlists) -> Box<dyn KindHandle>
+fn kind<K: ObjectFamilies + k8s_openapi::Resource>(
+    filter: &FamilyFilter,
+    allowlists: &Allowlists,
+) -> Box<dyn KindHandle>
 where
     <K as k8s_openapi::Resource>::Scope: 'static,
 {
@@ -132,7 +140,9 @@ pub fn registry(enabled: &[String], filter: &FamilyFilter, allowlists: &Allowlis
         kind::<Job>(filter, allowlists),
         kind::<Pod>(filter, allowlists),
     ];
-    all.into_iter().filter(|k| enabled.iter().any(|e| e == k.resource())).collect()
+    all.into_iter()
+        .filter(|k| enabled.iter().any(|e| e == k.resource()))
+        .collect()
 }
 
 /// Builds the store for a set of kinds.

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod cli;
 pub mod contract;
+pub mod demo;
 pub mod exposition;
 pub mod families;
 pub mod kinds;

@@ -8,7 +8,11 @@ use kube_state_exporter::{app, demo, render};
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube_runtime=warn,kube_client=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 }
 
 fn render_command(args: kube_state_exporter::cli::RenderArgs) -> ExitCode {
@@ -30,7 +34,11 @@ fn render_command(args: kube_state_exporter::cli::RenderArgs) -> ExitCode {
             }
         }
     }
-    let format = if args.format == "openmetrics" { Format::OpenMetrics } else { Format::Text };
+    let format = if args.format == "openmetrics" {
+        Format::OpenMetrics
+    } else {
+        Format::Text
+    };
     let out = render::render_sources(&sources, &options, format);
     for p in &out.problems {
         eprintln!("warning: {p}");
@@ -40,7 +48,10 @@ fn render_command(args: kube_state_exporter::cli::RenderArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     if out.rendered == 0 {
-        eprintln!("error: no object could be rendered ({} problems, {read_problems} unreadable inputs)", out.problems.len());
+        eprintln!(
+            "error: no object could be rendered ({} problems, {read_problems} unreadable inputs)",
+            out.problems.len()
+        );
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS

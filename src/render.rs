@@ -73,7 +73,10 @@ fn flatten(doc: serde_json::Value, out: &mut Vec<serde_json::Value>) {
 fn describe(obj: &serde_json::Value) -> String {
     let kind = obj.get("kind").and_then(|v| v.as_str()).unwrap_or("<no kind>");
     let meta = obj.get("metadata");
-    let name = meta.and_then(|m| m.get("name")).and_then(|v| v.as_str()).unwrap_or("<no name>");
+    let name = meta
+        .and_then(|m| m.get("name"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("<no name>");
     match meta.and_then(|m| m.get("namespace")).and_then(|v| v.as_str()) {
         Some(ns) => format!("{kind} {ns}/{name}"),
         None => format!("{kind} {name}"),
@@ -98,7 +101,10 @@ pub fn render_sources(sources: &[(String, String)], options: &FamilyOptions, for
             let kind = obj.get("kind").and_then(|k| k.as_str()).unwrap_or("");
             let handle: Option<&Box<dyn KindHandle>> = handles.iter().find(|h| h.kind() == kind);
             let Some(handle) = handle else {
-                problems.push(format!("{label}: {}: kind not exported (or not enabled); skipped", describe(&obj)));
+                problems.push(format!(
+                    "{label}: {}: kind not exported (or not enabled); skipped",
+                    describe(&obj)
+                ));
                 continue;
             };
             let what = describe(&obj);
@@ -109,7 +115,11 @@ pub fn render_sources(sources: &[(String, String)], options: &FamilyOptions, for
         }
     }
     let body = store.snapshot(|_| true).to_bytes(format);
-    RenderOutput { body, rendered, problems }
+    RenderOutput {
+        body,
+        rendered,
+        problems,
+    }
 }
 
 /// Reads a file (or stdin for `-`), replacing invalid UTF-8 so a bad byte costs one character.
@@ -118,7 +128,9 @@ pub fn read_source(path: &Path) -> Result<String, String> {
     let result = if path.as_os_str() == "-" {
         std::io::stdin().read_to_end(&mut bytes).map(|_| ())
     } else {
-        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map(|_| ())
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map(|_| ())
     };
     result.map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
@@ -147,6 +159,47 @@ mod tests {
     }
 
     #[test]
+    fn example_manifests_are_valid_and_render() {
+        use k8s_openapi::api::{apps, core, rbac};
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kubernetes");
+        let mut kinds = Vec::new();
+        for file in ["rbac.yaml", "deployment.yaml"] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            for doc in parse_documents(&text).unwrap() {
+                let kind = doc["kind"].as_str().unwrap().to_string();
+                let typed = match kind.as_str() {
+                    "ServiceAccount" => serde_json::from_value::<core::v1::ServiceAccount>(doc).map(drop),
+                    "Service" => serde_json::from_value::<core::v1::Service>(doc).map(drop),
+                    "Deployment" => serde_json::from_value::<apps::v1::Deployment>(doc).map(drop),
+                    "ClusterRole" => serde_json::from_value::<rbac::v1::ClusterRole>(doc).map(drop),
+                    "ClusterRoleBinding" => serde_json::from_value::<rbac::v1::ClusterRoleBinding>(doc).map(drop),
+                    other => panic!("unexpected kind {other} in {file}"),
+                };
+                typed.unwrap_or_else(|e| panic!("{file}: {kind}: {e}"));
+                kinds.push(kind);
+            }
+        }
+        assert_eq!(
+            kinds,
+            [
+                "ServiceAccount",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "Deployment",
+                "Service"
+            ]
+        );
+        let text = std::fs::read_to_string(dir.join("deployment.yaml")).unwrap();
+        let out = render_sources(&[("deployment.yaml".into(), text)], &options(), Format::Text);
+        assert_eq!(out.rendered, 1);
+        assert_eq!(out.problems.len(), 1, "the Service is reported, not rendered");
+        let body = String::from_utf8(out.body).unwrap();
+        assert!(body.contains(
+            "kube_deployment_spec_replicas{namespace=\"monitoring\",deployment=\"kube-state-exporter\"} 1\n"
+        ));
+    }
+
+    #[test]
     fn unknown_kinds_and_bad_objects_are_reported_and_skipped() {
         let src = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}
 {"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j","namespace":"ns","creationTimestamp":"2026-11-24T05:00:00Z"},"spec":{"parallelism":"lots"}}
@@ -157,6 +210,9 @@ mod tests {
         assert!(out.problems[0].contains("ConfigMap c: kind not exported"));
         assert!(out.problems[1].contains("Job ns/j"));
         let body = String::from_utf8(out.body).unwrap();
-        assert!(body.contains("kube_job_created{namespace=\"ns\",job_name=\"ok\"} 1.7954964e+09\n"), "{body}");
+        assert!(
+            body.contains("kube_job_created{namespace=\"ns\",job_name=\"ok\"} 1.7954964e+09\n"),
+            "{body}"
+        );
     }
 }

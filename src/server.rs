@@ -51,7 +51,10 @@ pub fn main_router(state: AppState) -> Router {
 pub fn telemetry_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(telemetry_metrics))
-        .route("/", get(|| async { Html("<html><body><a href=\"/metrics\">telemetry metrics</a></body></html>") }))
+        .route(
+            "/",
+            get(|| async { Html("<html><body><a href=\"/metrics\">telemetry metrics</a></body></html>") }),
+        )
         .with_state(state)
 }
 
@@ -85,7 +88,13 @@ struct MetricsQuery {
 }
 
 fn split_list(v: &Option<String>) -> Vec<String> {
-    v.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    v.as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 async fn metrics(State(state): State<AppState>, Query(query): Query<MetricsQuery>, headers: HeaderMap) -> Response {
@@ -94,32 +103,51 @@ async fn metrics(State(state): State<AppState>, Query(query): Query<MetricsQuery
     let gzip = accepts_gzip(&headers);
     let include = split_list(&query.resources);
     let exclude = split_list(&query.exclude_resources);
-    let snapshot = state.store.snapshot(|r| {
-        (include.is_empty() || include.iter().any(|i| i == r)) && !exclude.iter().any(|e| e == r)
-    });
-    let chunks = TimedChunks { inner: snapshot.into_chunks(format, CHUNK_SIZE), started, bytes: 0, telemetry: state.telemetry.clone() };
+    let snapshot = state
+        .store
+        .snapshot(|r| (include.is_empty() || include.iter().any(|i| i == r)) && !exclude.iter().any(|e| e == r));
+    let chunks = TimedChunks {
+        inner: snapshot.into_chunks(format, CHUNK_SIZE),
+        started,
+        bytes: 0,
+        telemetry: state.telemetry.clone(),
+    };
     let mut response = if gzip {
-        let body = GzipChunks { inner: chunks, encoder: Some(GzEncoder::new(Vec::new(), Compression::fast())) };
+        let body = GzipChunks {
+            inner: chunks,
+            encoder: Some(GzEncoder::new(Vec::new(), Compression::fast())),
+        };
         let mut r = Response::new(Body::from_stream(futures::stream::iter(body.map(Ok::<_, Infallible>))));
-        r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r
     } else {
-        Response::new(Body::from_stream(futures::stream::iter(chunks.map(Ok::<_, Infallible>))))
+        Response::new(Body::from_stream(futures::stream::iter(
+            chunks.map(Ok::<_, Infallible>),
+        )))
     };
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     response
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).any(|v| {
-        v.split(',').any(|part| {
-            let mut it = part.split(';');
-            let coding = it.next().unwrap_or("").trim();
-            let q_zero = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',').any(|part| {
+                let mut it = part.split(';');
+                let coding = it.next().unwrap_or("").trim();
+                let q_zero = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
+            })
         })
-    })
 }
 
 /// Records scrape duration and size when the body has been fully produced (or dropped).
@@ -209,7 +237,11 @@ async fn landing() -> Html<&'static str> {
 
 async fn telemetry_metrics(State(state): State<AppState>) -> Response {
     let body = state.telemetry.render(&state.store);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -232,9 +264,14 @@ mod tests {
 
     #[test]
     fn gzip_stream_decodes_to_the_input() {
-        let chunks: Vec<Bytes> = (0..50).map(|i| Bytes::from(format!("line {i}\n").repeat(500))).collect();
+        let chunks: Vec<Bytes> = (0..50)
+            .map(|i| Bytes::from(format!("line {i}\n").repeat(500)))
+            .collect();
         let expected: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
-        let gz = GzipChunks { inner: chunks.into_iter(), encoder: Some(GzEncoder::new(Vec::new(), Compression::fast())) };
+        let gz = GzipChunks {
+            inner: chunks.into_iter(),
+            encoder: Some(GzEncoder::new(Vec::new(), Compression::fast())),
+        };
         let compressed: Vec<u8> = gz.flat_map(|c| c.to_vec()).collect();
         let mut decoded = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut decoded).unwrap();

@@ -31,7 +31,10 @@ pub struct ObjectKey {
 impl ObjectKey {
     /// Builds a key from metadata fields.
     pub fn new(namespace: Option<&str>, name: Option<&str>) -> Self {
-        ObjectKey { namespace: namespace.unwrap_or("").into(), name: name.unwrap_or("").into() }
+        ObjectKey {
+            namespace: namespace.unwrap_or("").into(),
+            name: name.unwrap_or("").into(),
+        }
     }
 }
 
@@ -103,7 +106,11 @@ impl Scope {
         }
         // Rendering happens outside the lock; the check is repeated under it because another
         // writer for the same scope could have raced (only in tests and `render`).
-        let entry = Arc::new(Entry { uid: uid.into(), resource_version: rv.into(), rendered: render() });
+        let entry = Arc::new(Entry {
+            uid: uid.into(),
+            resource_version: rv.into(),
+            rendered: render(),
+        });
         let mut state = self.write();
         if let Some(held) = state.objects.get(&key)
             && held.uid.as_ref() == uid
@@ -135,7 +142,9 @@ impl Scope {
 
     /// Starts a relist: a new map is filled beside the live one.
     pub fn begin_relist(&self) -> Relist {
-        Relist { objects: BTreeMap::new() }
+        Relist {
+            objects: BTreeMap::new(),
+        }
     }
 
     /// Swaps a finished relist in and marks the scope synced.
@@ -183,7 +192,11 @@ impl Relist {
     pub fn apply(&mut self, live: &Scope, key: ObjectKey, uid: &str, rv: &str, render: impl FnOnce() -> Rendered) {
         let entry = match live.get(&key) {
             Some(held) if held.uid.as_ref() == uid && held.resource_version.as_ref() == rv => held,
-            _ => Arc::new(Entry { uid: uid.into(), resource_version: rv.into(), rendered: render() }),
+            _ => Arc::new(Entry {
+                uid: uid.into(),
+                resource_version: rv.into(),
+                rendered: render(),
+            }),
         };
         self.objects.insert(key, entry);
     }
@@ -222,11 +235,24 @@ impl KindStore {
         namespaces.sort();
         namespaces.dedup();
         let scopes = if namespaces.is_empty() {
-            vec![Scope { namespace: None, state: RwLock::default() }]
+            vec![Scope {
+                namespace: None,
+                state: RwLock::default(),
+            }]
         } else {
-            namespaces.into_iter().map(|n| Scope { namespace: Some(n), state: RwLock::default() }).collect()
+            namespaces
+                .into_iter()
+                .map(|n| Scope {
+                    namespace: Some(n),
+                    state: RwLock::default(),
+                })
+                .collect()
         };
-        KindStore { resource, headers: headers.into(), scopes }
+        KindStore {
+            resource,
+            headers: headers.into(),
+            scopes,
+        }
     }
 
     /// The KSM resource name.
@@ -246,7 +272,10 @@ impl KindStore {
 
     /// Objects held and bytes of rendered output held.
     pub fn stats(&self) -> (usize, usize) {
-        self.scopes.iter().map(Scope::stats).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        self.scopes
+            .iter()
+            .map(Scope::stats)
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
     /// True once every scope finished its first list.
@@ -264,7 +293,10 @@ impl KindStore {
         for scope in &self.scopes {
             objects.extend(scope.read().objects.values().cloned());
         }
-        KindSnapshot { headers: self.headers.clone(), objects }
+        KindSnapshot {
+            headers: self.headers.clone(),
+            objects,
+        }
     }
 }
 
@@ -277,7 +309,9 @@ impl Store {
     /// Builds the store from its kinds.
     pub fn new(mut kinds: Vec<KindStore>) -> Self {
         kinds.sort_by_key(|k| k.resource);
-        Store { kinds: kinds.into_iter().map(Arc::new).collect() }
+        Store {
+            kinds: kinds.into_iter().map(Arc::new).collect(),
+        }
     }
 
     /// The kinds, in output order.
@@ -294,7 +328,12 @@ impl Store {
     /// `include` selects kinds by resource name (KSM's `?resources=`/`?exclude_resources=`).
     pub fn snapshot(&self, include: impl Fn(&str) -> bool) -> Snapshot {
         Snapshot {
-            kinds: self.kinds.iter().filter(|k| include(k.resource)).map(|k| k.snapshot()).collect(),
+            kinds: self
+                .kinds
+                .iter()
+                .filter(|k| include(k.resource))
+                .map(|k| k.snapshot())
+                .collect(),
         }
     }
 }
@@ -312,7 +351,16 @@ pub struct Snapshot {
 impl Snapshot {
     /// Streams the exposition in chunks of about `chunk_size` bytes.
     pub fn into_chunks(self, format: Format, chunk_size: usize) -> SnapshotChunks {
-        SnapshotChunks { snapshot: self, format, chunk_size, kind: 0, family: 0, object: 0, header_done: false, eof_done: false }
+        SnapshotChunks {
+            snapshot: self,
+            format,
+            chunk_size,
+            kind: 0,
+            family: 0,
+            object: 0,
+            header_done: false,
+            eof_done: false,
+        }
     }
 
     /// Writes the whole exposition into one buffer (for `render` and tests).
@@ -398,7 +446,10 @@ mod tests {
             bytes.extend_from_slice(l.as_bytes());
             ends.push(bytes.len() as u32);
         }
-        Rendered { bytes: bytes.into(), ends: ends.into() }
+        Rendered {
+            bytes: bytes.into(),
+            ends: ends.into(),
+        }
     }
 
     fn kind() -> KindStore {
@@ -420,8 +471,12 @@ mod tests {
     fn output_is_family_major_and_sorted() {
         let store = Store::new(vec![kind()]);
         let scope = &store.kinds()[0].scopes()[0];
-        scope.apply(ObjectKey::new(Some("ns"), Some("z")), "u1", "5", || rendered(&["a{p=\"z\"} 1\n", "b{p=\"z\"} 2\n"]));
-        scope.apply(ObjectKey::new(Some("ns"), Some("a")), "u2", "6", || rendered(&["a{p=\"a\"} 1\n", ""]));
+        scope.apply(ObjectKey::new(Some("ns"), Some("z")), "u1", "5", || {
+            rendered(&["a{p=\"z\"} 1\n", "b{p=\"z\"} 2\n"])
+        });
+        scope.apply(ObjectKey::new(Some("ns"), Some("a")), "u2", "6", || {
+            rendered(&["a{p=\"a\"} 1\n", ""])
+        });
         assert_eq!(
             text(&store),
             "# HELP a A.\n# TYPE a gauge\na{p=\"a\"} 1\na{p=\"z\"} 1\n# HELP b B.\n# TYPE b counter\nb{p=\"z\"} 2\n"
@@ -443,7 +498,10 @@ mod tests {
         let store = Store::new(vec![kind()]);
         let scope = &store.kinds()[0].scopes()[0];
         let key = ObjectKey::new(Some("ns"), Some("p"));
-        assert_eq!(scope.apply(key.clone(), "u", "10", || rendered(&["a 10\n", ""])), ApplyOutcome::Stored);
+        assert_eq!(
+            scope.apply(key.clone(), "u", "10", || rendered(&["a 10\n", ""])),
+            ApplyOutcome::Stored
+        );
         let mut rendered_again = false;
         assert_eq!(
             scope.apply(key.clone(), "u", "9", || {
@@ -453,17 +511,38 @@ mod tests {
             ApplyOutcome::Stale
         );
         assert!(!rendered_again, "a stale update must not be rendered");
-        assert_eq!(scope.apply(key.clone(), "u", "10", || rendered(&["a 10b\n", ""])), ApplyOutcome::Stale);
-        assert_eq!(scope.apply(key.clone(), "u", "11", || rendered(&["a 11\n", ""])), ApplyOutcome::Stored);
+        assert_eq!(
+            scope.apply(key.clone(), "u", "10", || rendered(&["a 10b\n", ""])),
+            ApplyOutcome::Stale
+        );
+        assert_eq!(
+            scope.apply(key.clone(), "u", "11", || rendered(&["a 11\n", ""])),
+            ApplyOutcome::Stored
+        );
         assert_eq!(scope.get(&key).unwrap().resource_version.as_ref(), "11");
         // "100" > "99" numerically even though it sorts lower as a string.
-        assert_eq!(scope.apply(key.clone(), "u", "100", || rendered(&["a 100\n", ""])), ApplyOutcome::Stored);
-        assert_eq!(scope.apply(key.clone(), "u", "99", || rendered(&["a 99\n", ""])), ApplyOutcome::Stale);
+        assert_eq!(
+            scope.apply(key.clone(), "u", "100", || rendered(&["a 100\n", ""])),
+            ApplyOutcome::Stored
+        );
+        assert_eq!(
+            scope.apply(key.clone(), "u", "99", || rendered(&["a 99\n", ""])),
+            ApplyOutcome::Stale
+        );
         // Opaque (non-numeric) versions: any different one is accepted.
-        assert_eq!(scope.apply(key.clone(), "u", "abc", || rendered(&["a x\n", ""])), ApplyOutcome::Stored);
+        assert_eq!(
+            scope.apply(key.clone(), "u", "abc", || rendered(&["a x\n", ""])),
+            ApplyOutcome::Stored
+        );
         // A recreated object (new uid) always replaces the old one.
-        assert_eq!(scope.apply(key.clone(), "u2", "1", || rendered(&["a new\n", ""])), ApplyOutcome::Stored);
-        assert_eq!(text(&store), "# HELP a A.\n# TYPE a gauge\na new\n# HELP b B.\n# TYPE b counter\n");
+        assert_eq!(
+            scope.apply(key.clone(), "u2", "1", || rendered(&["a new\n", ""])),
+            ApplyOutcome::Stored
+        );
+        assert_eq!(
+            text(&store),
+            "# HELP a A.\n# TYPE a gauge\na new\n# HELP b B.\n# TYPE b counter\n"
+        );
     }
 
     #[test]
@@ -484,7 +563,9 @@ mod tests {
         let store = Store::new(vec![kind()]);
         let scope = &store.kinds()[0].scopes()[0];
         for (name, uid) in [("keep", "u1"), ("gone", "u2")] {
-            scope.apply(ObjectKey::new(Some("ns"), Some(name)), uid, "1", || rendered(&[&format!("a{{o=\"{name}\"}} 1\n"), ""]));
+            scope.apply(ObjectKey::new(Some("ns"), Some(name)), uid, "1", || {
+                rendered(&[&format!("a{{o=\"{name}\"}} 1\n"), ""])
+            });
         }
         let before = text(&store);
         let mut relist = scope.begin_relist();
@@ -503,7 +584,10 @@ mod tests {
         scope.commit_relist(relist);
         assert!(scope.is_synced());
         assert_eq!(renders, 1, "an unchanged object reuses its rendering");
-        assert_eq!(text(&store), "# HELP a A.\n# TYPE a gauge\na{o=\"keep\"} 1\na{o=\"new\"} 1\n# HELP b B.\n# TYPE b counter\n");
+        assert_eq!(
+            text(&store),
+            "# HELP a A.\n# TYPE a gauge\na{o=\"keep\"} 1\na{o=\"new\"} 1\n# HELP b B.\n# TYPE b counter\n"
+        );
     }
 
     #[test]
@@ -514,9 +598,13 @@ mod tests {
             let scope = &store.kinds()[0].scopes()[0];
             let mut relist = scope.begin_relist();
             for i in 0..n {
-                relist.apply(scope, ObjectKey::new(Some("ns"), Some(&format!("p{i:04}"))), "u", "1", || {
-                    rendered(&["a 1\n", ""])
-                });
+                relist.apply(
+                    scope,
+                    ObjectKey::new(Some("ns"), Some(&format!("p{i:04}"))),
+                    "u",
+                    "1",
+                    || rendered(&["a 1\n", ""]),
+                );
             }
             scope.commit_relist(relist);
         }
@@ -527,9 +615,13 @@ mod tests {
                 for round in 0..50 {
                     let mut relist = scope.begin_relist();
                     for i in 0..n {
-                        relist.apply(scope, ObjectKey::new(Some("ns"), Some(&format!("p{i:04}"))), &format!("u{round}"), "1", || {
-                            rendered(&["a 1\n", ""])
-                        });
+                        relist.apply(
+                            scope,
+                            ObjectKey::new(Some("ns"), Some(&format!("p{i:04}"))),
+                            &format!("u{round}"),
+                            "1",
+                            || rendered(&["a 1\n", ""]),
+                        );
                     }
                     scope.commit_relist(relist);
                 }
@@ -552,15 +644,20 @@ mod tests {
             });
         }
         let whole = store.snapshot(|_| true).to_bytes(Format::Text);
-        let chunked: Vec<u8> =
-            store.snapshot(|_| true).into_chunks(Format::Text, 64).flat_map(|c| c.to_vec()).collect();
+        let chunked: Vec<u8> = store
+            .snapshot(|_| true)
+            .into_chunks(Format::Text, 64)
+            .flat_map(|c| c.to_vec())
+            .collect();
         assert_eq!(whole, chunked);
     }
 
     #[test]
     fn resource_filter_selects_kinds() {
         let store = Store::new(vec![kind()]);
-        store.kinds()[0].scopes()[0].apply(ObjectKey::new(Some("ns"), Some("p")), "u", "1", || rendered(&["a 1\n", ""]));
+        store.kinds()[0].scopes()[0].apply(ObjectKey::new(Some("ns"), Some("p")), "u", "1", || {
+            rendered(&["a 1\n", ""])
+        });
         assert_eq!(store.snapshot(|r| r != "pods").object_count(), 0);
         assert_eq!(store.snapshot(|r| r == "pods").object_count(), 1);
     }

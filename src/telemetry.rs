@@ -35,11 +35,17 @@ impl Telemetry {
     pub fn new() -> prometheus::Result<Self> {
         let registry = Registry::new();
         let events = IntCounterVec::new(
-            Opts::new("kube_state_exporter_watch_events_total", "Watch events applied to the cache, by resource and type."),
+            Opts::new(
+                "kube_state_exporter_watch_events_total",
+                "Watch events applied to the cache, by resource and type.",
+            ),
             &["resource", "type"],
         )?;
         let watch_errors = IntCounterVec::new(
-            Opts::new("kube_state_exporter_watch_errors_total", "List and watch errors, by resource."),
+            Opts::new(
+                "kube_state_exporter_watch_errors_total",
+                "List and watch errors, by resource.",
+            ),
             &["resource"],
         )?;
         let decode_errors = IntCounterVec::new(
@@ -50,7 +56,10 @@ impl Telemetry {
             &["resource"],
         )?;
         let relists = IntCounterVec::new(
-            Opts::new("kube_state_exporter_relists_total", "Full lists stored (the initial one included), by resource."),
+            Opts::new(
+                "kube_state_exporter_relists_total",
+                "Full lists stored (the initial one included), by resource.",
+            ),
             &["resource"],
         )?;
         let last_event = IntGaugeVec::new(
@@ -61,24 +70,39 @@ impl Telemetry {
             &["resource"],
         )?;
         let objects = IntGaugeVec::new(
-            Opts::new("kube_state_exporter_cached_objects", "Objects held in the cache, by resource."),
+            Opts::new(
+                "kube_state_exporter_cached_objects",
+                "Objects held in the cache, by resource.",
+            ),
             &["resource"],
         )?;
         let cache_bytes = IntGaugeVec::new(
-            Opts::new("kube_state_exporter_cached_bytes", "Bytes of rendered exposition held in the cache, by resource."),
+            Opts::new(
+                "kube_state_exporter_cached_bytes",
+                "Bytes of rendered exposition held in the cache, by resource.",
+            ),
             &["resource"],
         )?;
         let synced = IntGaugeVec::new(
-            Opts::new("kube_state_exporter_resource_synced", "1 once the resource's first list is stored, else 0."),
+            Opts::new(
+                "kube_state_exporter_resource_synced",
+                "1 once the resource's first list is stored, else 0.",
+            ),
             &["resource"],
         )?;
         let http_duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "A histogram of requests for kube-state-exporter's metrics handler."),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "A histogram of requests for kube-state-exporter's metrics handler.",
+            ),
             &["handler", "method"],
         )?;
         let scrape_bytes = Histogram::with_opts(
-            HistogramOpts::new("kube_state_exporter_scrape_body_bytes", "Uncompressed /metrics body size.")
-                .buckets(prometheus::exponential_buckets(1024.0, 4.0, 12)?),
+            HistogramOpts::new(
+                "kube_state_exporter_scrape_body_bytes",
+                "Uncompressed /metrics body size.",
+            )
+            .buckets(prometheus::exponential_buckets(1024.0, 4.0, 12)?),
         )?;
         let build_info = IntGauge::with_opts(
             Opts::new("kube_state_exporter_build_info", "Build information; the value is 1.")
@@ -118,7 +142,9 @@ impl Telemetry {
             let (objects, bytes) = kind.stats();
             self.objects.with_label_values(&[kind.resource()]).set(objects as i64);
             self.cache_bytes.with_label_values(&[kind.resource()]).set(bytes as i64);
-            self.synced.with_label_values(&[kind.resource()]).set(i64::from(kind.is_synced()));
+            self.synced
+                .with_label_values(&[kind.resource()])
+                .set(i64::from(kind.is_synced()));
         }
         let _ = &self.build_info;
         let mut out = Vec::new();

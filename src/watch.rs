@@ -11,8 +11,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
 use serde::{Deserialize, Deserializer};
 
@@ -50,8 +50,13 @@ impl<'de, K: serde::de::DeserializeOwned> Deserialize<'de> for Decoded<K> {
                     #[serde(default)]
                     metadata: ObjectMeta,
                 }
-                let metadata = serde_json::from_str::<MetaOnly>(raw.get()).map(|m| m.metadata).unwrap_or_default();
-                Ok(Decoded::Malformed { metadata, error: error.to_string() })
+                let metadata = serde_json::from_str::<MetaOnly>(raw.get())
+                    .map(|m| m.metadata)
+                    .unwrap_or_default();
+                Ok(Decoded::Malformed {
+                    metadata,
+                    error: error.to_string(),
+                })
             }
         }
     }
@@ -155,7 +160,10 @@ pub async fn run<K: ObjectFamilies>(
                     Decoded::Valid(obj) => renderer.relist_apply(relist, scope, &obj),
                     Decoded::Malformed { metadata, error } => {
                         report_malformed(resource, &metadata, &error, &telemetry);
-                        relist.keep_live(scope, ObjectKey::new(metadata.namespace.as_deref(), metadata.name.as_deref()));
+                        relist.keep_live(
+                            scope,
+                            ObjectKey::new(metadata.namespace.as_deref(), metadata.name.as_deref()),
+                        );
                     }
                 }
             }
@@ -168,7 +176,12 @@ pub async fn run<K: ObjectFamilies>(
                 if was_synced {
                     tracing::info!(resource, namespace, objects = count, "relist stored");
                 } else {
-                    tracing::info!(resource, namespace, objects = count, "initial list stored; resource synced");
+                    tracing::info!(
+                        resource,
+                        namespace,
+                        objects = count,
+                        "initial list stored; resource synced"
+                    );
                 }
             }
             Ok(Event::Apply(obj)) => {
@@ -198,7 +211,10 @@ pub async fn run<K: ObjectFamilies>(
 
 fn count_event(telemetry: &Telemetry, resource: &str, kind: &str) {
     telemetry.events.with_label_values(&[resource, kind]).inc();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     telemetry.last_event.with_label_values(&[resource]).set(now);
 }
 

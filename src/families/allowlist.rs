@@ -70,18 +70,26 @@ impl Allowlist {
         let mut by_resource: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut rest = raw.trim();
         while !rest.is_empty() {
-            let (resource, after) =
-                rest.split_once('=').ok_or_else(|| format!("expected RESOURCE=[keys] at {rest:?}"))?;
+            let (resource, after) = rest
+                .split_once('=')
+                .ok_or_else(|| format!("expected RESOURCE=[keys] at {rest:?}"))?;
             let resource = resource.trim();
             if resource.is_empty() || resource.contains([',', '[', ']']) {
                 return Err(format!("invalid resource name {resource:?}"));
             }
             let after = after.trim_start();
-            let inner =
-                after.strip_prefix('[').ok_or_else(|| format!("expected '[' after {resource}=, found {after:?}"))?;
-            let (keys, after) = inner.split_once(']').ok_or_else(|| format!("missing ']' for {resource}"))?;
-            let keys: Vec<String> =
-                keys.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect();
+            let inner = after
+                .strip_prefix('[')
+                .ok_or_else(|| format!("expected '[' after {resource}=, found {after:?}"))?;
+            let (keys, after) = inner
+                .split_once(']')
+                .ok_or_else(|| format!("missing ']' for {resource}"))?;
+            let keys: Vec<String> = keys
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .collect();
             for k in &keys {
                 if k.matches('*').count() > 1 {
                     return Err(format!("key {k:?} for {resource} has more than one '*'"));
@@ -126,7 +134,11 @@ impl Allowlist {
                 None => KeyPattern::Exact(k.clone()),
             })
             .collect();
-        if patterns.is_empty() { KeyFilter::Nothing } else { KeyFilter::Keys(patterns) }
+        if patterns.is_empty() {
+            KeyFilter::Nothing
+        } else {
+            KeyFilter::Keys(patterns)
+        }
     }
 }
 
@@ -164,7 +176,10 @@ mod tests {
 
     #[test]
     fn empty_list_means_nothing() {
-        assert_eq!(Allowlist::parse("pods=[]").unwrap().for_resource("pods"), KeyFilter::Nothing);
+        assert_eq!(
+            Allowlist::parse("pods=[]").unwrap().for_resource("pods"),
+            KeyFilter::Nothing
+        );
         assert_eq!(Allowlist::parse("").unwrap().for_resource("pods"), KeyFilter::Nothing);
     }
 

@@ -35,13 +35,20 @@ pub fn generation(meta: &ObjectMeta, s: &mut Samples) {
 pub fn owners(meta: &ObjectMeta, s: &mut Samples) {
     let owners = meta.owner_references.as_deref().unwrap_or_default();
     if owners.is_empty() {
-        s.push([("owner_kind", ""), ("owner_name", ""), ("owner_is_controller", "")], 1.0);
+        s.push(
+            [("owner_kind", ""), ("owner_name", ""), ("owner_is_controller", "")],
+            1.0,
+        );
         return;
     }
     for o in owners {
         let controller = if o.controller == Some(true) { "true" } else { "false" };
         s.push(
-            [("owner_kind", o.kind.as_str()), ("owner_name", o.name.as_str()), ("owner_is_controller", controller)],
+            [
+                ("owner_kind", o.kind.as_str()),
+                ("owner_name", o.name.as_str()),
+                ("owner_is_controller", controller),
+            ],
             1.0,
         );
     }
@@ -72,8 +79,11 @@ fn map_family(map: Option<&BTreeMap<String, String>>, filter: &KeyFilter, prefix
     }
     let empty = BTreeMap::new();
     let map = map.unwrap_or(&empty);
-    let selected: Vec<(&str, &str)> =
-        map.iter().filter(|(k, _)| filter.allows(k)).map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let selected: Vec<(&str, &str)> = map
+        .iter()
+        .filter(|(k, _)| filter.allows(k))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     s.push(prometheus_label_pairs(prefix, &selected), 1.0);
 }
 
@@ -81,7 +91,10 @@ fn map_family(map: Option<&BTreeMap<String, String>>, filter: &KeyFilter, prefix
 /// `prefix_` + snake_case(sanitized key); keys that collide all get `_conflictN` suffixes in
 /// key order, skipping names already taken, so no label name is emitted twice.
 pub fn prometheus_label_pairs<'v>(prefix: &str, sorted: &[(&str, &'v str)]) -> Vec<(String, &'v str)> {
-    let names: Vec<String> = sorted.iter().map(|(k, _)| format!("{prefix}_{}", snake_case(&sanitize_key(k)))).collect();
+    let names: Vec<String> = sorted
+        .iter()
+        .map(|(k, _)| format!("{prefix}_{}", snake_case(&sanitize_key(k))))
+        .collect();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for n in &names {
         *counts.entry(n.as_str()).or_default() += 1;
@@ -112,7 +125,9 @@ pub fn prometheus_label_pairs<'v>(prefix: &str, sorted: &[(&str, &'v str)]) -> V
 /// KSM's `SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_` (the prefix
 /// already makes the final name valid, so a leading digit is kept).
 fn sanitize_key(key: &str) -> String {
-    key.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+    key.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect()
 }
 
 /// KSM's `toSnakeCase`: `_` before an upper-case letter that follows a lower-case letter or a
@@ -147,22 +162,38 @@ mod tests {
         let pairs = prometheus_label_pairs("label", &[("app.kubernetes.io/name", "web"), ("fooBar", "x")]);
         assert_eq!(
             pairs,
-            vec![("label_app_kubernetes_io_name".to_string(), "web"), ("label_foo_bar".to_string(), "x")]
+            vec![
+                ("label_app_kubernetes_io_name".to_string(), "web"),
+                ("label_foo_bar".to_string(), "x")
+            ]
         );
     }
 
     #[test]
     fn conflicting_keys_all_get_suffixes() {
-        let pairs = prometheus_label_pairs("label", &[("foo-bar", "1"), ("foo.bar", "2"), ("foo/bar", "3"), ("x", "4")]);
+        let pairs = prometheus_label_pairs(
+            "label",
+            &[("foo-bar", "1"), ("foo.bar", "2"), ("foo/bar", "3"), ("x", "4")],
+        );
         let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["label_foo_bar_conflict1", "label_foo_bar_conflict2", "label_foo_bar_conflict3", "label_x"]);
+        assert_eq!(
+            names,
+            [
+                "label_foo_bar_conflict1",
+                "label_foo_bar_conflict2",
+                "label_foo_bar_conflict3",
+                "label_x"
+            ]
+        );
     }
 
     #[test]
     fn suffixes_skip_names_taken_by_other_keys() {
-        let pairs =
-            prometheus_label_pairs("label", &[("a-b", "1"), ("a.b", "2"), ("a_b_conflict1", "3")]);
+        let pairs = prometheus_label_pairs("label", &[("a-b", "1"), ("a.b", "2"), ("a_b_conflict1", "3")]);
         let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["label_a_b_conflict2", "label_a_b_conflict3", "label_a_b_conflict1"]);
+        assert_eq!(
+            names,
+            ["label_a_b_conflict2", "label_a_b_conflict3", "label_a_b_conflict1"]
+        );
     }
 }

@@ -68,7 +68,14 @@ impl<K> FamilyDef<K> {
         help: &'static str,
         generate: fn(&K, &RenderContext, &mut Samples),
     ) -> Self {
-        FamilyDef { name, help, metric_type: MetricType::Gauge, stability, opt_in: false, generate }
+        FamilyDef {
+            name,
+            help,
+            metric_type: MetricType::Gauge,
+            stability,
+            opt_in: false,
+            generate,
+        }
     }
 
     /// A STABLE or ALPHA counter.
@@ -78,7 +85,14 @@ impl<K> FamilyDef<K> {
         help: &'static str,
         generate: fn(&K, &RenderContext, &mut Samples),
     ) -> Self {
-        FamilyDef { name, help, metric_type: MetricType::Counter, stability, opt_in: false, generate }
+        FamilyDef {
+            name,
+            help,
+            metric_type: MetricType::Counter,
+            stability,
+            opt_in: false,
+            generate,
+        }
     }
 
     /// Marks the family opt-in (`--metric-opt-in-list`).
@@ -180,12 +194,19 @@ pub struct EnabledFamilies<K: 'static> {
 impl<K: ObjectFamilies> EnabledFamilies<K> {
     /// Applies a family-name filter to the kind's families.
     pub fn new(filter: &FamilyFilter) -> Self {
-        EnabledFamilies { defs: K::families().iter().filter(|f| filter.enabled(f.name, f.opt_in)).collect() }
+        EnabledFamilies {
+            defs: K::families()
+                .iter()
+                .filter(|f| filter.enabled(f.name, f.opt_in))
+                .collect(),
+        }
     }
 
     /// Every family, opt-in ones included (used by `render`'s tests and the contract check).
     pub fn all() -> Self {
-        EnabledFamilies { defs: K::families().iter().collect() }
+        EnabledFamilies {
+            defs: K::families().iter().collect(),
+        }
     }
 
     /// The enabled definitions, in output order.
@@ -207,22 +228,35 @@ impl<K: ObjectFamilies> EnabledFamilies<K> {
         for def in &self.defs {
             let start = out.len();
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                let mut samples = Samples { out: &mut out, name: def.name, base: &base };
+                let mut samples = Samples {
+                    out: &mut out,
+                    name: def.name,
+                    base: &base,
+                };
                 (def.generate)(obj, ctx, &mut samples);
             }));
             if result.is_err() {
                 // A generator bug must cost one family of one object, never the scrape.
                 out.truncate(start);
-                tracing::error!(family = def.name, "metric generator panicked; family skipped for this object");
+                tracing::error!(
+                    family = def.name,
+                    "metric generator panicked; family skipped for this object"
+                );
             }
             ends.push(u32::try_from(out.len()).unwrap_or(u32::MAX));
         }
-        Rendered { bytes: out.into_boxed_slice(), ends: ends.into_boxed_slice() }
+        Rendered {
+            bytes: out.into_boxed_slice(),
+            ends: ends.into_boxed_slice(),
+        }
     }
 
     /// Pre-rendered HELP/TYPE headers for the enabled families.
     pub fn headers(&self) -> Vec<FamilyHeader> {
-        self.defs.iter().map(|d| FamilyHeader::new(d.name, &d.full_help(), d.metric_type)).collect()
+        self.defs
+            .iter()
+            .map(|d| FamilyHeader::new(d.name, &d.full_help(), d.metric_type))
+            .collect()
     }
 }
 
@@ -238,7 +272,11 @@ pub struct Rendered {
 impl Rendered {
     /// The lines of family `i` (empty when the object produced none).
     pub fn family(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends.get(i - 1).copied().unwrap_or(0) as usize };
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends.get(i - 1).copied().unwrap_or(0) as usize
+        };
         let end = self.ends.get(i).copied().unwrap_or(start as u32) as usize;
         self.bytes.get(start..end).unwrap_or(&[])
     }
@@ -266,7 +304,11 @@ impl FamilyHeader {
     pub fn new(name: &'static str, help: &str, metric_type: MetricType) -> Self {
         let mut text = Vec::new();
         exposition::write_header(&mut text, name, help, metric_type);
-        FamilyHeader { name, openmetrics: text.clone().into_boxed_slice(), text: text.into_boxed_slice() }
+        FamilyHeader {
+            name,
+            openmetrics: text.clone().into_boxed_slice(),
+            text: text.into_boxed_slice(),
+        }
     }
 }
 
@@ -301,7 +343,8 @@ pub fn render_text<K: ObjectFamilies>(obj: &K, ctx: &RenderContext, family: &str
     let enabled = EnabledFamilies::<K>::all();
     let rendered = enabled.render(obj, ctx);
     let idx = enabled.defs().iter().position(|d| d.name == family);
-    idx.map(|i| String::from_utf8_lossy(rendered.family(i)).into_owned()).unwrap_or_default()
+    idx.map(|i| String::from_utf8_lossy(rendered.family(i)).into_owned())
+        .unwrap_or_default()
 }
 
 /// The three `condition` samples KSM writes for a Kubernetes condition status: `true`,

@@ -68,7 +68,10 @@ impl Quantity {
                 }
             }
         }
-        Some(Quantity { num: if negative { -num } else { num }, den })
+        Some(Quantity {
+            num: if negative { -num } else { num },
+            den,
+        })
     }
 
     /// The value in thousandths, rounded up (away from zero), like `Quantity.MilliValue()`.
@@ -147,7 +150,9 @@ fn is_qualified_name(s: &str) -> bool {
             && p.len() <= 253
             && p.split('.').all(|label| {
                 !label.is_empty()
-                    && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                     && !label.starts_with('-')
                     && !label.ends_with('-')
             });
@@ -157,7 +162,9 @@ fn is_qualified_name(s: &str) -> bool {
     }
     !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && name.as_bytes()[0].is_ascii_alphanumeric()
         && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
 }
