@@ -229,14 +229,88 @@ fn report_malformed(resource: &str, meta: &ObjectMeta, error: &str, telemetry: &
     );
 }
 
-/// A one-line description of a watcher error, with the API's status message when there is one.
+/// A one-line description of a watcher error. API errors are reduced to their HTTP code, reason
+/// and message (kube's own Display dumps the whole Status struct).
 fn error_message(error: &watcher::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
+    let (stage, inner) = match error {
+        watcher::Error::InitialListFailed(e) => ("list failed", e),
+        watcher::Error::WatchStartFailed(e) => ("watch failed to start", e),
+        watcher::Error::WatchFailed(e) => ("watch failed", e),
+        watcher::Error::WatchError(status) => return format!("watch error: {}", describe_status(status)),
+        watcher::Error::NoResourceVersion => return error.to_string(),
+    };
+    match inner {
+        kube::Error::Api(status) => format!("{stage}: {}", describe_status(status)),
+        other => {
+            let mut message = format!("{stage}: {other}");
+            let mut source = std::error::Error::source(other);
+            while let Some(s) = source {
+                let text = s.to_string();
+                if !message.contains(&text) {
+                    message.push_str(": ");
+                    message.push_str(&text);
+                }
+                source = s.source();
+            }
+            message
+        }
     }
-    message
+}
+
+fn describe_status(status: &kube::core::Status) -> String {
+    format!("{} {}: {}", status.code, status.reason, status.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::Pod;
+
+    use super::*;
+
+    #[test]
+    fn a_malformed_item_does_not_fail_its_list_page() {
+        let page = r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9"},"items":[
+            {"metadata":{"name":"a","namespace":"ns","uid":"u1","resourceVersion":"7"},"spec":{"containers":[]}},
+            {"metadata":{"name":"b","namespace":"ns","uid":"u2","resourceVersion":"8"},"spec":{"containers":"oops"}},
+            {"metadata":{"name":"c","namespace":"ns","uid":"u3","resourceVersion":"9"}}
+        ]}"#;
+        let list: kube::core::ObjectList<Decoded<Pod>> = serde_json::from_str(page).unwrap();
+        let names: Vec<(String, bool)> = list
+            .items
+            .iter()
+            .map(|d| {
+                (
+                    d.meta().name.clone().unwrap_or_default(),
+                    matches!(d, Decoded::Valid(_)),
+                )
+            })
+            .collect();
+        assert_eq!(names, [("a".into(), true), ("b".into(), false), ("c".into(), true)]);
+        let Decoded::Malformed { metadata, error } = &list.items[1] else {
+            unreachable!()
+        };
+        assert_eq!(metadata.uid.as_deref(), Some("u2"));
+        assert!(error.contains("invalid type"), "{error}");
+    }
+
+    #[test]
+    fn watch_events_decode_leniently_too() {
+        let line = r#"{"type":"MODIFIED","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"b","namespace":"ns","uid":"u2","resourceVersion":"12"},"spec":{"containers":"oops"}}}"#;
+        let event: kube::core::WatchEvent<Decoded<Pod>> = serde_json::from_str(line).unwrap();
+        let kube::core::WatchEvent::Modified(Decoded::Malformed { metadata, .. }) = event else {
+            panic!("expected a malformed MODIFIED event")
+        };
+        assert_eq!(metadata.resource_version.as_deref(), Some("12"));
+    }
+
+    #[test]
+    fn api_errors_are_described_by_code_reason_and_message() {
+        let status =
+            kube::core::Status::failure("pods is forbidden: User \"x\" cannot list", "Forbidden").with_code(403);
+        let e = watcher::Error::InitialListFailed(kube::Error::Api(Box::new(status)));
+        assert_eq!(
+            error_message(&e),
+            "list failed: 403 Forbidden: pods is forbidden: User \"x\" cannot list"
+        );
+    }
 }
