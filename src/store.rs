@@ -283,6 +283,23 @@ impl KindStore {
         self.scopes.iter().all(Scope::is_synced)
     }
 
+    /// The entry for an object, from whichever scope holds its namespace.
+    pub fn get(&self, key: &ObjectKey) -> Option<Arc<Entry>> {
+        self.scopes
+            .iter()
+            .find(|s| s.namespace.is_none() || s.namespace.as_deref() == Some(&*key.namespace))
+            .and_then(|s| s.get(key))
+    }
+
+    /// Visits every entry, one scope's read lock at a time (for joins such as usage coverage).
+    pub fn for_each(&self, mut f: impl FnMut(&ObjectKey, &Entry)) {
+        for scope in &self.scopes {
+            for (key, entry) in &scope.read().objects {
+                f(key, entry);
+            }
+        }
+    }
+
     /// Why this kind is not synced yet (the latest watch error, if any).
     pub fn sync_error(&self) -> Option<String> {
         self.scopes.iter().find_map(|s| s.read().last_error.clone())
@@ -449,6 +466,7 @@ mod tests {
         Rendered {
             bytes: bytes.into(),
             ends: ends.into(),
+            index: None,
         }
     }
 

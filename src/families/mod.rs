@@ -125,6 +125,24 @@ pub trait ObjectFamilies:
     fn base_label_values(&self) -> Vec<&str>;
     /// Every family of this kind, in output order.
     fn families() -> &'static [FamilyDef<Self>];
+    /// The few facts other parts of the exporter join on (see [`ObjectIndex`]); kept beside the
+    /// rendered bytes. Most kinds have none.
+    fn index(&self) -> Option<ObjectIndex> {
+        None
+    }
+}
+
+/// What the exporter remembers of an object besides its rendered lines: enough for the
+/// metrics.k8s.io poller to attach a pod's `uid` and `node` to its usage and to count the pods
+/// and nodes it expects usage for, without keeping whole objects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectIndex {
+    /// Pods: `spec.nodeName` (empty when unscheduled). Nodes: empty.
+    pub node: Box<str>,
+    /// Pods: phase Running with every container running. Nodes: condition Ready is True.
+    pub live: bool,
+    /// `metadata.creationTimestamp` as unix seconds (0 when unset).
+    pub created: i64,
 }
 
 /// Per-kind settings a generator may need (today: which labels/annotations are allowlisted).
@@ -248,6 +266,7 @@ impl<K: ObjectFamilies> EnabledFamilies<K> {
         Rendered {
             bytes: out.into_boxed_slice(),
             ends: ends.into_boxed_slice(),
+            index: obj.index().map(Box::new),
         }
     }
 
@@ -267,6 +286,8 @@ pub struct Rendered {
     pub bytes: Box<[u8]>,
     /// `ends[i]` is the end offset of family `i` in `bytes` (family `i` starts at `ends[i-1]`).
     pub ends: Box<[u32]>,
+    /// Join facts for kinds that have them.
+    pub index: Option<Box<ObjectIndex>>,
 }
 
 impl Rendered {
@@ -281,9 +302,13 @@ impl Rendered {
         self.bytes.get(start..end).unwrap_or(&[])
     }
 
-    /// Bytes held by this rendering (buffer plus offsets).
+    /// Bytes held by this rendering (buffer, offsets and index).
     pub fn heap_size(&self) -> usize {
-        self.bytes.len() + self.ends.len() * 4
+        let index = self
+            .index
+            .as_ref()
+            .map_or(0, |i| std::mem::size_of::<ObjectIndex>() + i.node.len());
+        self.bytes.len() + self.ends.len() * 4 + index
     }
 }
 

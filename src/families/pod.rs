@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity as KubeQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::quantity::{Quantity, resource_unit};
-use super::{FamilyDef, ObjectFamilies, Samples, Stability::*, bool_value, condition_values, meta};
+use super::{FamilyDef, ObjectFamilies, ObjectIndex, Samples, Stability::*, bool_value, condition_values, meta};
 use crate::exposition::sanitize_label_name;
 
 impl ObjectFamilies for Pod {
@@ -32,6 +32,16 @@ impl ObjectFamilies for Pod {
 
     fn families() -> &'static [FamilyDef<Self>] {
         FAMILIES
+    }
+
+    fn index(&self) -> Option<ObjectIndex> {
+        let running = status_str(self, |st| st.phase.as_deref()) == "Running";
+        let statuses = container_statuses(self);
+        Some(ObjectIndex {
+            node: spec_str(self, |sp| sp.node_name.as_deref()).into(),
+            live: running && !statuses.is_empty() && statuses.iter().all(is_running),
+            created: self.metadata.creation_timestamp.as_ref().map_or(0, |t| t.0.as_second()),
+        })
     }
 }
 
@@ -2031,6 +2041,16 @@ mod tests {
             render(&p, "kube_pod_status_container_ready_time"),
             lines("kube_pod_status_container_ready_time", &[("", "1.79542533e+09")])
         );
+    }
+
+    #[test]
+    fn index_holds_node_liveness_and_creation() {
+        let idx = web().index().unwrap();
+        assert_eq!(&*idx.node, "corpus-node-a");
+        assert!(idx.live, "Running with every container running");
+        assert_eq!(idx.created, 1_795_496_942);
+        let pending = pod(json!({"metadata": {"name": "p", "namespace": "ns"}, "status": {"phase": "Pending"}}));
+        assert_eq!(pending.index().unwrap(), ObjectIndex::default());
     }
 
     #[test]
