@@ -12,8 +12,9 @@ use tokio::task::JoinSet;
 use crate::cli::{FamilyOptions, ListenArgs, RunArgs};
 use crate::kinds;
 use crate::server::{self, AppState};
-use crate::store::Store;
+use crate::store::{KindStore, Store};
 use crate::telemetry::Telemetry;
+use crate::usage::{self, UsageConfig, UsageFamilies};
 use crate::watch::WatchSettings;
 
 /// Everything needed to start the exporter against an API server.
@@ -28,6 +29,8 @@ pub struct ExporterConfig {
     pub page_size: u32,
     /// Listener settings.
     pub listen: ListenArgs,
+    /// metrics.k8s.io polling (`None` = off). Needs the pods and nodes resources.
+    pub usage: Option<UsageConfig>,
 }
 
 /// A running exporter: watchers plus both listeners.
@@ -42,6 +45,8 @@ pub struct RunningExporter {
     pub telemetry_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    /// Tasks that only end when aborted (watchers, the usage poller).
+    background: usize,
 }
 
 impl RunningExporter {
@@ -52,7 +57,18 @@ impl RunningExporter {
             &config.families.filter,
             &config.families.allowlists,
         );
-        let store = Arc::new(kinds::build_store(&handles, &config.namespaces));
+        let usage_families = match &config.usage {
+            Some(_) => {
+                usage::check_resources(&config.families.resources).map_err(anyhow::Error::msg)?;
+                Some(UsageFamilies::new(&config.families.filter))
+            }
+            None => None,
+        };
+        let mut kind_stores: Vec<KindStore> = handles.iter().map(|k| k.new_store(&config.namespaces)).collect();
+        if let Some(families) = &usage_families {
+            kind_stores.extend(families.kind_stores());
+        }
+        let store = Arc::new(Store::new(kind_stores));
         let telemetry = Arc::new(Telemetry::new().context("registering telemetry")?);
         let state = AppState {
             store: store.clone(),
@@ -91,9 +107,14 @@ impl RunningExporter {
         let settings = WatchSettings {
             page_size: config.page_size,
         };
+        let servers = tasks.len();
         for handle in &handles {
             handle.spawn_watchers(&config.client, &store, &settings, &telemetry, &mut tasks);
         }
+        if let (Some(usage), Some(families)) = (config.usage, usage_families) {
+            tasks.spawn(usage::run(usage.client, store.clone(), families, usage.settings));
+        }
+        let background = tasks.len() - servers;
         tracing::info!(
             metrics = %metrics_addr,
             telemetry = %telemetry_addr,
@@ -107,6 +128,7 @@ impl RunningExporter {
             telemetry_addr,
             stop,
             tasks,
+            background,
         })
     }
 
@@ -114,8 +136,8 @@ impl RunningExporter {
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         let drained = tokio::time::timeout(std::time::Duration::from_secs(3), async {
-            // Servers end on the signal; watchers never end on their own.
-            while self.tasks.len() > self.watcher_count() {
+            // Servers end on the signal; watchers and the poller never end on their own.
+            while self.tasks.len() > self.background {
                 if self.tasks.join_next().await.is_none() {
                     break;
                 }
@@ -125,14 +147,15 @@ impl RunningExporter {
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
     }
-
-    fn watcher_count(&self) -> usize {
-        self.store.kinds().iter().map(|k| k.scopes().len()).sum()
-    }
 }
 
 /// Builds a client from `--kubeconfig`/`KUBECONFIG`/in-cluster config and `--apiserver`.
 pub async fn client_from_args(args: &RunArgs) -> anyhow::Result<Client> {
+    Client::try_from(kube_config_from_args(args).await?).context("building the Kubernetes client")
+}
+
+/// The client configuration from `--kubeconfig`/`KUBECONFIG`/in-cluster config and `--apiserver`.
+pub async fn kube_config_from_args(args: &RunArgs) -> anyhow::Result<kube::Config> {
     let mut config = match &args.kubeconfig {
         Some(path) => {
             let kubeconfig = kube::config::Kubeconfig::read_from(path)
@@ -151,20 +174,30 @@ pub async fn client_from_args(args: &RunArgs) -> anyhow::Result<Client> {
             .parse()
             .with_context(|| format!("--apiserver: invalid URL {url:?}"))?;
     }
-    Client::try_from(config).context("building the Kubernetes client")
+    Ok(config)
 }
 
 /// `run`: the exporter against a real cluster, until SIGINT/SIGTERM.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let families = args.families.validate().map_err(anyhow::Error::msg)?;
     let namespaces = args.validate_namespaces().map_err(anyhow::Error::msg)?;
-    let client = client_from_args(&args).await?;
+    let usage_settings = args.validate_usage(&families.resources).map_err(anyhow::Error::msg)?;
+    let kube_config = kube_config_from_args(&args).await?;
+    let client = Client::try_from(kube_config.clone()).context("building the Kubernetes client")?;
+    let usage = match usage_settings {
+        Some(settings) => Some(UsageConfig {
+            client: usage::no_retry_client(kube_config).context("building the metrics.k8s.io client")?,
+            settings,
+        }),
+        None => None,
+    };
     let exporter = RunningExporter::start(ExporterConfig {
         client,
         families,
         namespaces,
         page_size: args.watch_page_size,
         listen: args.listen.clone(),
+        usage,
     })
     .await?;
     shutdown_signal().await;

@@ -2,12 +2,15 @@
 //! its name before anything starts.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::families::allowlist::Allowlist;
 use crate::families::{Allowlists, FamilyFilter};
 use crate::kinds::RESOURCES;
+use crate::usage::UsageSettings;
+use crate::usage::parse::parse_go_duration;
 
 /// Kubernetes object state as Prometheus metrics, compatible with kube-state-metrics.
 #[derive(Parser, Debug)]
@@ -32,6 +35,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Start the simulated API server alone and write a kubeconfig for it.
     Sim(SimArgs),
+    /// Measure sync, memory, scrape latency and event throughput at several scales.
+    Bench(BenchArgs),
 }
 
 /// What selects and shapes the metric families (shared by `run`, `render` and `demo`).
@@ -89,6 +94,29 @@ pub struct RunArgs {
     /// Page size (`limit`) of the initial lists.
     #[arg(long, default_value_t = 500)]
     pub watch_page_size: u32,
+    /// Poll metrics.k8s.io (metrics-server) for node and pod usage and export its health;
+    /// `--usage=false` turns the polling and those families off. Needs the pods and nodes resources.
+    #[arg(
+        long,
+        default_value_t = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub usage: bool,
+    /// Time between metrics.k8s.io polls (`30s`, `1m`; at least 15s), with ±10% jitter.
+    #[arg(long, default_value = "30s")]
+    pub usage_interval: String,
+    /// Client timeout of one metrics.k8s.io request; shorter than --usage-interval.
+    #[arg(long, default_value = "10s")]
+    pub usage_timeout: String,
+    /// Usage samples are dropped once no metrics.k8s.io poll has succeeded for this long.
+    #[arg(long, default_value = "5m")]
+    pub usage_max_age: String,
+    /// Nodes and pods younger than this are not yet expected to have metrics (coverage).
+    #[arg(long, default_value = "60s")]
+    pub usage_grace: String,
     #[command(flatten)]
     pub listen: ListenArgs,
     #[command(flatten)]
@@ -155,6 +183,32 @@ pub struct SimArgs {
     /// Seed of the generated cluster.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+/// Flags of `bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Cluster sizes to measure, in pods.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
+    pub pods: Vec<usize>,
+    /// Sequential scrapes per latency series (at least 20).
+    #[arg(long, default_value_t = 20)]
+    pub scrapes: usize,
+    /// Parallel scrapers in the concurrency phase.
+    #[arg(long, default_value_t = 20)]
+    pub parallel: usize,
+    /// Pod status updates per second sent during the concurrency phase.
+    #[arg(long, default_value_t = 1000)]
+    pub events_per_second: usize,
+    /// Seed of the generated clusters.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// One small scale (300 pods) for a quick check that everything runs.
+    #[arg(long)]
+    pub quick: bool,
+    /// Print the report as JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Validated family options.
@@ -232,6 +286,49 @@ impl FamilyArgs {
 }
 
 impl RunArgs {
+    /// Validates the `--usage*` flags against the enabled resources; `None` when usage is off.
+    /// Errors name the flag.
+    pub fn validate_usage(&self, resources: &[String]) -> Result<Option<UsageSettings>, String> {
+        if !self.usage {
+            return Ok(None);
+        }
+        let duration = |flag: &str, raw: &str| {
+            parse_go_duration(raw)
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(Duration::from_secs_f64)
+                .ok_or_else(|| format!("--{flag}: invalid duration {raw:?} (use e.g. 30s, 1m, 1m30s)"))
+        };
+        let interval = duration("usage-interval", &self.usage_interval)?;
+        if interval < Duration::from_secs(15) {
+            return Err(format!(
+                "--usage-interval: must be at least 15s (metrics-server's resolution), got {}",
+                self.usage_interval
+            ));
+        }
+        let timeout = duration("usage-timeout", &self.usage_timeout)?;
+        if timeout.is_zero() || timeout >= interval {
+            return Err(format!(
+                "--usage-timeout: must be above 0 and shorter than --usage-interval ({}), got {}",
+                self.usage_interval, self.usage_timeout
+            ));
+        }
+        let max_age = duration("usage-max-age", &self.usage_max_age)?;
+        if max_age < interval {
+            return Err(format!(
+                "--usage-max-age: must be at least --usage-interval ({}), got {}",
+                self.usage_interval, self.usage_max_age
+            ));
+        }
+        let grace = duration("usage-grace", &self.usage_grace)?;
+        crate::usage::check_resources(resources)?;
+        Ok(Some(UsageSettings {
+            interval,
+            timeout,
+            max_age,
+            grace,
+        }))
+    }
+
     /// Validates namespaces and the page size; errors name the flag.
     pub fn validate_namespaces(&self) -> Result<Vec<String>, String> {
         if self.watch_page_size == 0 {
@@ -307,6 +404,67 @@ mod tests {
         assert_eq!(o.resources, RESOURCES);
         let o = family_args(&["--resources", "pods, jobs,pods"]).unwrap();
         assert_eq!(o.resources, ["jobs", "pods"]);
+    }
+
+    fn usage(args: &[&str]) -> Result<Option<UsageSettings>, String> {
+        let mut argv = vec!["kube-state-exporter", "run"];
+        argv.extend_from_slice(args);
+        let Some(Command::Run(run)) = Cli::try_parse_from(argv).map_err(|e| e.to_string())?.command else {
+            unreachable!()
+        };
+        let families = run.families.validate()?;
+        run.validate_usage(&families.resources)
+    }
+
+    #[test]
+    fn usage_flags_are_checked() {
+        assert_eq!(usage(&[]).unwrap(), Some(UsageSettings::default()));
+        assert_eq!(usage(&["--usage=false"]).unwrap(), None);
+        assert_eq!(usage(&["--usage=false", "--resources", "jobs"]).unwrap(), None);
+        assert!(usage(&["--usage"]).unwrap().is_some());
+        let s = usage(&[
+            "--usage-interval",
+            "1m",
+            "--usage-timeout",
+            "20s",
+            "--usage-max-age",
+            "10m",
+            "--usage-grace",
+            "2m",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (s.interval, s.timeout, s.max_age, s.grace),
+            (
+                Duration::from_secs(60),
+                Duration::from_secs(20),
+                Duration::from_secs(600),
+                Duration::from_secs(120)
+            )
+        );
+        for (args, flag) in [
+            (
+                &["--usage-interval", "10s"][..],
+                "--usage-interval: must be at least 15s",
+            ),
+            (&["--usage-interval", "30"][..], "--usage-interval: invalid duration"),
+            (
+                &["--usage-timeout", "30s"][..],
+                "--usage-timeout: must be above 0 and shorter",
+            ),
+            (&["--usage-timeout", "0s"][..], "--usage-timeout:"),
+            (&["--usage-max-age", "20s"][..], "--usage-max-age: must be at least"),
+            (&["--usage-grace", "soon"][..], "--usage-grace: invalid duration"),
+        ] {
+            let err = usage(args).unwrap_err();
+            assert!(err.starts_with(flag), "{args:?}: {err}");
+        }
+        let err = usage(&["--resources", "pods,jobs"]).unwrap_err();
+        assert!(
+            err.contains("--usage") && err.contains("--resources") && err.contains("nodes"),
+            "{err}"
+        );
     }
 
     #[test]

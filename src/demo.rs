@@ -9,6 +9,7 @@ use crate::app::{self, ExporterConfig, RunningExporter};
 use crate::cli::{DemoArgs, ListenArgs, SimArgs};
 use crate::sim::cluster::{ClusterModel, ClusterSpec, Op};
 use crate::sim::{Sim, SimConfig, SimError};
+use crate::usage::{self, UsageConfig, UsageSettings};
 
 /// Applies one churn operation to the simulated API server.
 pub fn apply_op(sim: &Sim, op: Op) -> Result<(), SimError> {
@@ -68,9 +69,25 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     let families = args.families.validate().map_err(anyhow::Error::msg)?;
     let sim = Sim::start().await.context("starting the simulated API server")?;
     let mut model = populate(&sim, args.objects, args.seed)?;
-    let client = kube::Client::try_from(kube::Config::new(sim.url().parse()?))?;
+    let kube_config = kube::Config::new(sim.url().parse()?);
+    let client = kube::Client::try_from(kube_config.clone())?;
+    // Usage from the simulator's metrics.k8s.io, polled at metrics-server's own resolution.
+    let usage = match usage::check_resources(&families.resources) {
+        Ok(()) => Some(UsageConfig {
+            client: usage::no_retry_client(kube_config)?,
+            settings: UsageSettings {
+                interval: Duration::from_secs(15),
+                ..UsageSettings::default()
+            },
+        }),
+        Err(_) => {
+            println!("resource usage off: it needs the pods and nodes resources");
+            None
+        }
+    };
     let exporter = RunningExporter::start(ExporterConfig {
         client,
+        usage,
         families,
         namespaces: Vec::new(),
         page_size: 500,

@@ -9,7 +9,8 @@ use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService;
 use kube::Client;
 use tokio::task::JoinSet;
 
@@ -19,7 +20,15 @@ use crate::telemetry::Telemetry;
 use crate::watch::{self, KindRenderer, WatchSettings};
 
 /// KSM resource names this exporter serves, sorted.
-pub const RESOURCES: &[&str] = &["daemonsets", "deployments", "horizontalpodautoscalers", "jobs", "pods"];
+pub const RESOURCES: &[&str] = &[
+    "apiservices",
+    "daemonsets",
+    "deployments",
+    "horizontalpodautoscalers",
+    "jobs",
+    "nodes",
+    "pods",
+];
 
 /// A resource kind, type-erased.
 pub trait KindHandle: Send + Sync {
@@ -134,10 +143,12 @@ where
 /// allowlists; in resource-name order.
 pub fn registry(enabled: &[String], filter: &FamilyFilter, allowlists: &Allowlists) -> Vec<Box<dyn KindHandle>> {
     let all: Vec<Box<dyn KindHandle>> = vec![
+        kind::<APIService>(filter, allowlists),
         kind::<DaemonSet>(filter, allowlists),
         kind::<Deployment>(filter, allowlists),
         kind::<HorizontalPodAutoscaler>(filter, allowlists),
         kind::<Job>(filter, allowlists),
+        kind::<Node>(filter, allowlists),
         kind::<Pod>(filter, allowlists),
     ];
     all.into_iter()

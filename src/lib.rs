@@ -6,6 +6,7 @@
 //! (`/metrics` copies bytes). [`sim`] is a simulated API server for tests, benches and `demo`.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod contract;
 pub mod demo;
@@ -17,4 +18,5 @@ pub mod server;
 pub mod sim;
 pub mod store;
 pub mod telemetry;
+pub mod usage;
 pub mod watch;

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use kube_state_exporter::cli::{Cli, Command};
 use kube_state_exporter::exposition::Format;
-use kube_state_exporter::{app, demo, render};
+use kube_state_exporter::{app, bench, demo, render};
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -76,6 +76,7 @@ fn main() -> ExitCode {
             Command::Run(args) => app::run(args).await,
             Command::Demo(args) => demo::run_demo(args).await,
             Command::Sim(args) => demo::run_sim(args).await,
+            Command::Bench(args) => bench::run(args).await,
             Command::Render(_) => Ok(()),
         }
     });

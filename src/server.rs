@@ -25,7 +25,7 @@ use crate::telemetry::Telemetry;
 
 /// Size of the pieces a scrape body is streamed in: big enough to amortise per-chunk costs,
 /// small enough that a slow scraper holds little beyond its snapshot's pointers.
-const CHUNK_SIZE: usize = 64 * 1024;
+pub const CHUNK_SIZE: usize = 64 * 1024;
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
@@ -112,7 +112,21 @@ async fn metrics(State(state): State<AppState>, Query(query): Query<MetricsQuery
         bytes: 0,
         telemetry: state.telemetry.clone(),
     };
-    let mut response = if gzip {
+    let mut response = streamed_response(chunks, gzip);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    response
+}
+
+/// A response whose body is the given chunks, gzip-compressed on the fly when `gzip` is set
+/// (one gzip member, fast level). Shared with the benchmark's static-buffer baseline so both
+/// measure the same code.
+pub fn streamed_response(chunks: impl Iterator<Item = Bytes> + Send + 'static, gzip: bool) -> Response {
+    if gzip {
         let body = GzipChunks {
             inner: chunks,
             encoder: Some(GzEncoder::new(Vec::new(), Compression::fast())),
@@ -125,14 +139,7 @@ async fn metrics(State(state): State<AppState>, Query(query): Query<MetricsQuery
         Response::new(Body::from_stream(futures::stream::iter(
             chunks.map(Ok::<_, Infallible>),
         )))
-    };
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    response
-        .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    response
+    }
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {

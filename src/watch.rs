@@ -109,7 +109,8 @@ pub struct KindRenderer<K: 'static> {
 }
 
 impl<K: ObjectFamilies> KindRenderer<K> {
-    fn apply(&self, scope: &Scope, obj: &K) {
+    /// Applies an added/modified object to a scope: what the watcher does for each such event.
+    pub fn apply(&self, scope: &Scope, obj: &K) {
         let meta = obj.meta();
         let key = ObjectKey::new(meta.namespace.as_deref(), meta.name.as_deref());
         let uid = meta.uid.as_deref().unwrap_or("");

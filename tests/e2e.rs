@@ -16,7 +16,8 @@ use kube_state_exporter::demo;
 use kube_state_exporter::exposition::Format;
 use kube_state_exporter::kinds::RESOURCES;
 use kube_state_exporter::render::render_sources;
-use kube_state_exporter::sim::Sim;
+use kube_state_exporter::sim::{Sim, SimConfig};
+use kube_state_exporter::usage::{self, UsageConfig, UsageSettings};
 use serde_json::json;
 
 /// A GET over a fresh HTTP/1.1 connection: status, headers, body.
@@ -64,6 +65,7 @@ async fn start_exporter(sim_url: &str, families: FamilyOptions) -> RunningExport
             telemetry_host: "127.0.0.1".into(),
             telemetry_port: 0,
         },
+        usage: None,
     })
     .await
     .unwrap()
@@ -419,6 +421,57 @@ async fn full_scrape_passes_promtool_in_every_encoding() {
     sim.shutdown().await;
 }
 
+#[test]
+fn bench_quick_runs_and_reports_every_figure() {
+    // Only that it runs and reports: timings are never asserted (shared, noisy machines).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+        .args(["bench", "--quick", "--json", "--events-per-second", "200"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = &reports.as_array().unwrap()[0];
+    for figure in [
+        "objects",
+        "sync_seconds",
+        "objects_per_second",
+        "peak_rss_sync_bytes",
+        "steady_rss_bytes",
+        "cached_bytes",
+        "rss_over_cached",
+        "peak_over_steady",
+        "body_bytes",
+        "body_gzip_bytes",
+        "plain_ratio",
+        "gzip_ratio",
+        "gzip_over_static_plain",
+        "concurrent_p99",
+        "concurrent_ratio",
+        "concurrent_events_per_second",
+        "peak_rss_concurrent_bytes",
+        "static_concurrent_p99",
+        "concurrent_over_static",
+    ] {
+        let v = report[figure]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{figure} missing: {report}"));
+        assert!(v > 0.0, "{figure} = {v}");
+    }
+    for series in ["scrape_plain", "scrape_gzip", "static_plain", "static_gzip"] {
+        for stat in ["p50", "p99", "min", "max"] {
+            assert!(report[series][stat].as_f64().unwrap() > 0.0, "{series}.{stat}");
+        }
+    }
+    for figure in ["applied_per_second", "decode_only_per_second", "ratio"] {
+        assert!(report["events"][figure].as_f64().unwrap() > 0.0, "events.{figure}");
+    }
+    assert!(report["body_gzip_bytes"].as_f64() < report["body_bytes"].as_f64());
+}
+
 /// `promtool check metrics` (Debian's `prometheus` package) must parse the text without error.
 /// Exit 0 = clean, 3 = lint warnings only (KSM's own names trip some lints); 1 = parse error.
 fn assert_promtool_accepts(text: &str) {
@@ -449,4 +502,559 @@ fn assert_promtool_accepts(text: &str) {
         !report.contains("error while linting") && !report.contains("parse error"),
         "{report}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource usage (metrics.k8s.io) and metrics-server health
+// ---------------------------------------------------------------------------------------------
+
+/// A simulator whose metrics-server has a 1 s resolution (timestamps move every second).
+async fn metrics_sim(pods: usize, seed: u64) -> Sim {
+    let sim = Sim::start_with(
+        "127.0.0.1:0".parse().unwrap(),
+        SimConfig {
+            metrics_resolution: Duration::from_secs(1),
+            ..SimConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    demo::populate(&sim, pods, seed).unwrap();
+    sim
+}
+
+/// Fast polling for tests (the 15 s floor applies to the CLI flag only).
+fn fast_usage() -> UsageSettings {
+    UsageSettings {
+        interval: Duration::from_millis(200),
+        timeout: Duration::from_secs(2),
+        max_age: Duration::from_secs(60),
+        grace: Duration::ZERO,
+    }
+}
+
+async fn start_usage_exporter(sim_url: &str, settings: UsageSettings) -> RunningExporter {
+    let config = kube::Config::new(sim_url.parse().unwrap());
+    let client = kube::Client::try_from(config.clone()).unwrap();
+    RunningExporter::start(ExporterConfig {
+        client,
+        families: options(),
+        namespaces: Vec::new(),
+        page_size: 50,
+        listen: ListenArgs {
+            host: "127.0.0.1".into(),
+            port: 0,
+            telemetry_host: "127.0.0.1".into(),
+            telemetry_port: 0,
+        },
+        usage: Some(UsageConfig {
+            client: usage::no_retry_client(config).unwrap(),
+            settings,
+        }),
+    })
+    .await
+    .unwrap()
+}
+
+/// The value of the series written exactly as `series` (name and labels), if present.
+fn series_value(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.parse().ok())
+}
+
+fn health(body: &str, family: &str, resource: &str) -> Option<f64> {
+    series_value(body, &format!("{family}{{resource=\"{resource}\"}}"))
+}
+
+fn errors(body: &str, resource: &str, reason: &str) -> f64 {
+    series_value(
+        body,
+        &format!("kube_metrics_api_errors_total{{resource=\"{resource}\",reason=\"{reason}\"}}"),
+    )
+    .unwrap_or(0.0)
+}
+
+fn polls(body: &str, resource: &str, result: &str) -> f64 {
+    series_value(
+        body,
+        &format!("kube_metrics_api_polls_total{{resource=\"{resource}\",result=\"{result}\"}}"),
+    )
+    .unwrap_or(0.0)
+}
+
+fn usage_lines(body: &str) -> Vec<&str> {
+    body.lines()
+        .filter(|l| l.starts_with("kube_pod_container_resource_usage{") || l.starts_with("kube_node_resource_usage{"))
+        .collect()
+}
+
+/// Scrapes until `done` holds (a 60 s guard against hangs, never a timing assertion).
+async fn scrape_until(e: &RunningExporter, what: &str, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) = get_text(&metrics_url(e)).await;
+        if done(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "never saw {what}; last scrape:\n{body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A quantity as the simulator writes it (`154214749n`, `154m`, `2`, `2489292Ki`, `512Mi`, bytes),
+/// parsed independently of the exporter: cpu through integer nanocores, memory through bytes.
+fn sim_quantity(resource: &str, raw: &str) -> f64 {
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (digits, suffix) = raw.split_at(split);
+    let n: u128 = digits.parse().unwrap();
+    match (resource, suffix) {
+        ("cpu", "n") => n as f64 / 1e9,
+        ("cpu", "u") => (n * 1_000) as f64 / 1e9,
+        ("cpu", "m") => (n * 1_000_000) as f64 / 1e9,
+        ("cpu", "") => n as f64,
+        ("memory", "") => n as f64,
+        ("memory", "Ki") => (n << 10) as f64,
+        ("memory", "Mi") => (n << 20) as f64,
+        ("memory", "Gi") => (n << 30) as f64,
+        other => panic!("unexpected quantity {other:?} {raw}"),
+    }
+}
+
+/// A `window` as the simulator writes it (`1.012s`, `988ms`), in seconds.
+fn sim_window(raw: &str) -> f64 {
+    match raw.strip_suffix("ms") {
+        Some(ms) => ms.parse::<f64>().unwrap() / 1000.0,
+        None => raw.strip_suffix('s').unwrap().parse().unwrap(),
+    }
+}
+
+fn unit(resource: &str) -> &'static str {
+    if resource == "cpu" { "core" } else { "byte" }
+}
+
+/// The usage lines the exporter must serve for the simulator's current metrics, joined with the
+/// pods' uid and node from the simulator's own objects.
+fn expected_usage(sim: &Sim, version: &str) -> Vec<String> {
+    let f = kube_state_exporter::exposition::format_float;
+    let mut lines = Vec::new();
+    for item in sim.node_metrics(version) {
+        let node = item["metadata"]["name"].as_str().unwrap();
+        for resource in ["cpu", "memory"] {
+            let value = sim_quantity(resource, item["usage"][resource].as_str().unwrap());
+            lines.push(format!(
+                "kube_node_resource_usage{{node=\"{node}\",resource=\"{resource}\",unit=\"{}\"}} {}",
+                unit(resource),
+                f(value)
+            ));
+        }
+        let ts: jiff::Timestamp = item["timestamp"].as_str().unwrap().parse().unwrap();
+        lines.push(format!(
+            "kube_node_resource_usage_timestamp_seconds{{node=\"{node}\"}} {}",
+            f(ts.as_second() as f64)
+        ));
+        lines.push(format!(
+            "kube_node_resource_usage_window_seconds{{node=\"{node}\"}} {}",
+            f(sim_window(item["window"].as_str().unwrap()))
+        ));
+    }
+    let pods = sim.list("pods");
+    for item in sim.pod_metrics(version) {
+        let ns = item["metadata"]["namespace"].as_str().unwrap();
+        let name = item["metadata"]["name"].as_str().unwrap();
+        let pod = pods
+            .iter()
+            .find(|p| p["metadata"]["namespace"] == ns && p["metadata"]["name"] == name)
+            .unwrap();
+        let uid = pod["metadata"]["uid"].as_str().unwrap();
+        let node = pod["spec"]["nodeName"].as_str().unwrap_or("");
+        for c in item["containers"].as_array().unwrap() {
+            let container = c["name"].as_str().unwrap();
+            for resource in ["cpu", "memory"] {
+                let value = sim_quantity(resource, c["usage"][resource].as_str().unwrap());
+                lines.push(format!(
+                    "kube_pod_container_resource_usage{{namespace=\"{ns}\",pod=\"{name}\",uid=\"{uid}\",container=\"{container}\",node=\"{node}\",resource=\"{resource}\",unit=\"{}\"}} {}",
+                    unit(resource),
+                    f(value)
+                ));
+            }
+        }
+        let ts: jiff::Timestamp = item["timestamp"].as_str().unwrap().parse().unwrap();
+        lines.push(format!(
+            "kube_pod_resource_usage_timestamp_seconds{{namespace=\"{ns}\",pod=\"{name}\",uid=\"{uid}\"}} {}",
+            f(ts.as_second() as f64)
+        ));
+        lines.push(format!(
+            "kube_pod_resource_usage_window_seconds{{namespace=\"{ns}\",pod=\"{name}\",uid=\"{uid}\"}} {}",
+            f(sim_window(item["window"].as_str().unwrap()))
+        ));
+    }
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_equals_the_metrics_api_joined_with_uid_and_node() {
+    let sim = metrics_sim(80, 11).await;
+    let exporter = start_usage_exporter(&sim.url(), fast_usage()).await;
+    wait_ready(&exporter).await;
+    scrape_until(&exporter, "a good pods poll", |b| {
+        health(b, "kube_metrics_api_up", "pods") == Some(1.0)
+    })
+    .await;
+
+    // Freeze metrics-server so the expected values hold still, then compare line by line.
+    sim.faults().metrics_stale(true);
+    let expected = expected_usage(&sim, "v1");
+    assert!(
+        expected
+            .iter()
+            .filter(|l| l.starts_with("kube_pod_container_resource_usage{"))
+            .count()
+            > 50,
+        "the simulator reports pod usage: {expected:?}"
+    );
+    let body = scrape_until(&exporter, "usage equal to the API's", |body| {
+        let served: std::collections::BTreeSet<&str> = body.lines().collect();
+        expected.iter().all(|l| served.contains(l.as_str()))
+            && usage_lines(body).len()
+                == expected
+                    .iter()
+                    .filter(|l| !l.contains("_timestamp_seconds{") && !l.contains("_window_seconds{"))
+                    .count()
+    })
+    .await;
+    for resource in ["nodes", "pods"] {
+        assert_eq!(health(&body, "kube_metrics_api_up", resource), Some(1.0));
+        assert_eq!(health(&body, "kube_metrics_api_unmatched_objects", resource), Some(0.0));
+        assert_eq!(errors(&body, resource, "Decode"), 0.0);
+    }
+    assert!(
+        body.contains("# TYPE kube_metrics_api_poll_duration_seconds histogram\n")
+            && body.contains("kube_metrics_api_poll_duration_seconds_bucket{resource=\"pods\",le=\"+Inf\"} ")
+    );
+    // Object families are unchanged by usage: the scrape without the usage kinds is exactly
+    // what the objects render to.
+    let (_, objects) = get_text(&format!(
+        "{}?exclude_resources=nodemetrics,podmetrics,metricsapi",
+        metrics_url(&exporter)
+    ))
+    .await;
+    assert_eq!(
+        diff_lines(&expected_exposition(&sim, &options()), &objects),
+        Vec::<String>::new()
+    );
+    assert_promtool_accepts(&body);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unavailable_api_keeps_samples_until_max_age_then_drops_them() {
+    let sim = metrics_sim(40, 12).await;
+    let settings = UsageSettings {
+        max_age: Duration::from_secs(4),
+        ..fast_usage()
+    };
+    let exporter = start_usage_exporter(&sim.url(), settings).await;
+    let before = scrape_until(&exporter, "pod usage", |b| {
+        health(b, "kube_metrics_api_up", "pods") == Some(1.0) && b.contains("kube_pod_container_resource_usage{")
+    })
+    .await;
+    let served_usage = usage_lines(&before).len();
+
+    sim.faults().metrics_unavailable(true);
+    let down = scrape_until(&exporter, "up 0 after the 503", |b| {
+        health(b, "kube_metrics_api_up", "pods") == Some(0.0)
+    })
+    .await;
+    let newest = health(&down, "kube_metrics_api_newest_sample_timestamp_seconds", "pods").unwrap();
+    let first_errors = errors(&down, "pods", "ServiceUnavailable");
+    assert!(first_errors >= 1.0);
+    assert!(
+        health(&down, "kube_metrics_api_last_success_timestamp_seconds", "pods").is_some(),
+        "the last success stays reported"
+    );
+    assert!(
+        !usage_lines(&down).is_empty() && usage_lines(&down).len() <= served_usage,
+        "the last samples are still served right after the failure"
+    );
+    let later = scrape_until(&exporter, "more ServiceUnavailable errors", |b| {
+        errors(b, "pods", "ServiceUnavailable") >= first_errors + 3.0
+    })
+    .await;
+    assert_eq!(
+        health(&later, "kube_metrics_api_newest_sample_timestamp_seconds", "pods"),
+        Some(newest),
+        "the newest sample stops moving while the API is down"
+    );
+    assert_eq!(health(&later, "kube_metrics_api_up", "pods"), Some(0.0));
+    assert!(polls(&later, "pods", "error") >= 4.0);
+
+    let dropped = scrape_until(&exporter, "usage dropped after max age", |b| usage_lines(b).is_empty()).await;
+    assert!(!dropped.contains("kube_pod_resource_usage_timestamp_seconds{"));
+    assert_eq!(
+        health(&dropped, "kube_metrics_api_newest_sample_timestamp_seconds", "pods"),
+        Some(newest),
+        "health keeps the age signal after the samples are dropped"
+    );
+
+    // Recovery.
+    sim.faults().metrics_unavailable(false);
+    scrape_until(&exporter, "usage back after recovery", |b| {
+        health(b, "kube_metrics_api_up", "pods") == Some(1.0) && b.contains("kube_pod_container_resource_usage{")
+    })
+    .await;
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_apiservice_is_not_found_and_a_slow_one_times_out() {
+    let sim = metrics_sim(20, 13).await;
+    let settings = UsageSettings {
+        interval: Duration::from_millis(400),
+        timeout: Duration::from_millis(300),
+        ..fast_usage()
+    };
+    let exporter = start_usage_exporter(&sim.url(), settings).await;
+    scrape_until(&exporter, "a good poll", |b| {
+        health(b, "kube_metrics_api_up", "nodes") == Some(1.0)
+    })
+    .await;
+
+    sim.faults().metrics_missing(true);
+    scrape_until(&exporter, "NotFound", |b| {
+        health(b, "kube_metrics_api_up", "pods") == Some(0.0)
+            && errors(b, "pods", "NotFound") >= 1.0
+            && errors(b, "nodes", "NotFound") >= 1.0
+    })
+    .await;
+    sim.faults().metrics_missing(false);
+    scrape_until(&exporter, "recovery", |b| {
+        health(b, "kube_metrics_api_up", "pods") == Some(1.0)
+    })
+    .await;
+
+    sim.faults().metrics_delay(Duration::from_secs(3));
+    let body = scrape_until(&exporter, "Timeout", |b| {
+        health(b, "kube_metrics_api_up", "pods") == Some(0.0) && errors(b, "pods", "Timeout") >= 1.0
+    })
+    .await;
+    assert_eq!(errors(&body, "pods", "ServiceUnavailable"), 0.0);
+    sim.faults().metrics_delay(Duration::ZERO);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_samples_stop_the_newest_timestamp_while_up() {
+    let sim = metrics_sim(20, 14).await;
+    let exporter = start_usage_exporter(&sim.url(), fast_usage()).await;
+    let first = scrape_until(&exporter, "a good poll", |b| {
+        health(b, "kube_metrics_api_newest_sample_timestamp_seconds", "nodes").is_some()
+    })
+    .await;
+    let t0 = health(&first, "kube_metrics_api_newest_sample_timestamp_seconds", "nodes").unwrap();
+    scrape_until(&exporter, "the newest sample advancing", |b| {
+        health(b, "kube_metrics_api_newest_sample_timestamp_seconds", "nodes").is_some_and(|t| t > t0)
+    })
+    .await;
+
+    sim.faults().metrics_stale(true);
+    let frozen = sim.node_metrics("v1");
+    let frozen_newest = frozen
+        .iter()
+        .map(|n| {
+            n["timestamp"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+                .as_second() as f64
+        })
+        .fold(f64::MIN, f64::max);
+    let body = scrape_until(&exporter, "the frozen newest sample", |b| {
+        health(b, "kube_metrics_api_newest_sample_timestamp_seconds", "nodes") == Some(frozen_newest)
+    })
+    .await;
+    let successes = polls(&body, "nodes", "success");
+    // Well over one resolution (1 s) of further good polls: the timestamp must not move.
+    let later = scrape_until(&exporter, "more good polls", |b| {
+        polls(b, "nodes", "success") >= successes + 10.0
+    })
+    .await;
+    assert_eq!(
+        health(&later, "kube_metrics_api_newest_sample_timestamp_seconds", "nodes"),
+        Some(frozen_newest)
+    );
+    assert_eq!(health(&later, "kube_metrics_api_up", "nodes"), Some(1.0));
+    assert_eq!(polls(&later, "nodes", "error"), 0.0);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn omitted_nodes_and_pods_show_as_expected_minus_reported() {
+    let sim = metrics_sim(60, 15).await;
+    // Stale: the set of reported objects holds still while omissions change it.
+    sim.faults().metrics_stale(true);
+    let settings = UsageSettings {
+        grace: Duration::from_secs(60),
+        ..fast_usage()
+    };
+    let exporter = start_usage_exporter(&sim.url(), settings).await;
+    wait_ready(&exporter).await;
+    let all_nodes = sim.node_metrics("v1").len() as f64;
+    let all_pods = sim.pod_metrics("v1").len() as f64;
+    let body = scrape_until(&exporter, "reports of every object", |b| {
+        health(b, "kube_metrics_api_reported_objects", "nodes") == Some(all_nodes)
+            && health(b, "kube_metrics_api_unmatched_objects", "pods") == Some(0.0)
+            && usage_lines(b).iter().filter(|l| l.starts_with("kube_pod_")).count() > 0
+    })
+    .await;
+    let expected_nodes = health(&body, "kube_metrics_api_expected_objects", "nodes").unwrap();
+    let expected_pods = health(&body, "kube_metrics_api_expected_objects", "pods").unwrap();
+    let reported_pods = health(&body, "kube_metrics_api_reported_objects", "pods").unwrap();
+    assert_eq!(expected_nodes, all_nodes, "every Ready node is expected and reported");
+    assert!(expected_pods > 10.0 && reported_pods <= expected_pods && reported_pods <= all_pods);
+
+    // One node's kubelet fails: it and its pods vanish from the responses.
+    let node = sim.node_metrics("v1")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pods_before = sim.pod_metrics("v1");
+    sim.faults().metrics_omit_nodes([node.clone()]);
+    let pods_after = sim.pod_metrics("v1");
+    let victim = pods_after[0]["metadata"].clone();
+    let (vns, vname) = (victim["namespace"].as_str().unwrap(), victim["name"].as_str().unwrap());
+    sim.faults().metrics_omit_pods([(vns.to_string(), vname.to_string())]);
+    let lost_pods = (pods_before.len() - pods_after.len() + 1) as f64;
+    assert!(lost_pods > 1.0, "the omitted node ran pods");
+    let body = scrape_until(&exporter, "coverage below expected", |b| {
+        health(b, "kube_metrics_api_reported_objects", "nodes") == Some(expected_nodes - 1.0)
+            && health(b, "kube_metrics_api_reported_objects", "pods") == Some(reported_pods - lost_pods)
+    })
+    .await;
+    assert_eq!(
+        health(&body, "kube_metrics_api_expected_objects", "nodes"),
+        Some(expected_nodes)
+    );
+    assert_eq!(
+        health(&body, "kube_metrics_api_expected_objects", "pods"),
+        Some(expected_pods)
+    );
+    assert!(!body.contains(&format!("kube_node_resource_usage{{node=\"{node}\"")));
+    let usage = usage_lines(&body);
+    assert!(
+        !usage.iter().any(|l| l.contains(&format!("node=\"{node}\","))),
+        "its pods' usage is gone too"
+    );
+    assert!(
+        !usage
+            .iter()
+            .any(|l| l.contains(&format!("namespace=\"{vns}\",pod=\"{vname}\",")))
+    );
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_metrics_leave_every_other_family_served() {
+    let sim = metrics_sim(40, 16).await;
+    sim.faults().metrics_fail_next(1_000_000, 403);
+    let exporter = start_usage_exporter(&sim.url(), fast_usage()).await;
+    wait_ready(&exporter).await;
+    let body = scrape_until(&exporter, "Forbidden", |b| {
+        errors(b, "pods", "Forbidden") >= 2.0 && errors(b, "nodes", "Forbidden") >= 2.0
+    })
+    .await;
+    assert_eq!(health(&body, "kube_metrics_api_up", "pods"), Some(0.0));
+    assert!(usage_lines(&body).is_empty());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, objects) = get_text(&format!(
+            "{}?exclude_resources=nodemetrics,podmetrics,metricsapi",
+            metrics_url(&exporter)
+        ))
+        .await;
+        let diff = diff_lines(&expected_exposition(&sim, &options()), &objects);
+        if diff.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "object families differ:\n{}",
+            diff.join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn usage_without_the_pods_and_nodes_watches_is_refused() {
+    let families = FamilyArgs {
+        resources: vec!["pods".into(), "jobs".into()],
+        ..FamilyArgs::default()
+    }
+    .validate()
+    .unwrap();
+    let config = kube::Config::new("http://127.0.0.1:1".parse().unwrap());
+    let result = RunningExporter::start(ExporterConfig {
+        client: kube::Client::try_from(config.clone()).unwrap(),
+        families,
+        namespaces: Vec::new(),
+        page_size: 50,
+        listen: ListenArgs {
+            host: "127.0.0.1".into(),
+            port: 0,
+            telemetry_host: "127.0.0.1".into(),
+            telemetry_port: 0,
+        },
+        usage: Some(UsageConfig {
+            client: usage::no_retry_client(config).unwrap(),
+            settings: UsageSettings::default(),
+        }),
+    })
+    .await;
+    let Err(err) = result else {
+        panic!("started without the nodes watch")
+    };
+    let err = err.to_string();
+    assert!(
+        err.contains("--usage") && err.contains("--resources") && err.contains("nodes"),
+        "{err}"
+    );
+
+    // The binary says the same before touching any cluster.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+        .args(["run", "--resources", "pods,jobs", "--kubeconfig", "/nonexistent"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("--usage") && stderr.contains("--resources"), "{stderr}");
+}
+
+#[test]
+fn metrics_api_alert_rules_pass_promtool() {
+    let dir = format!("{}/examples/rules", env!("CARGO_MANIFEST_DIR"));
+    for args in [
+        &["check", "rules", "metrics-api.yaml"][..],
+        &["test", "rules", "metrics-api.test.yaml"][..],
+    ] {
+        let out = std::process::Command::new("promtool")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("promtool not found: install Debian's `prometheus` package (see .ci/run)");
+        assert!(
+            out.status.success(),
+            "promtool {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

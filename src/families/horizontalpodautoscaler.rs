@@ -2,7 +2,8 @@
 //! Base labels `namespace,horizontalpodautoscaler`.
 
 use k8s_openapi::api::autoscaling::v2::{
-    HPAScalingRules, HorizontalPodAutoscaler, HorizontalPodAutoscalerBehavior, MetricSpec, MetricStatus,
+    HPAScalingRules, HorizontalPodAutoscaler, HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerCondition,
+    MetricSpec, MetricStatus,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as RawQuantity;
 
@@ -145,6 +146,53 @@ fn info(h: &HorizontalPodAutoscaler, s: &mut Samples) {
     }
 }
 
+/// Condition reasons the HPA controller writes (`pkg/controller/podautoscaler`); any other
+/// reason (including none) is reported as `unknown`, so the label's values stay bounded.
+const CONDITION_REASONS: &[&str] = &[
+    "FailedGetResourceMetric",
+    "FailedGetContainerResourceMetric",
+    "FailedGetPodsMetric",
+    "FailedGetObjectMetric",
+    "FailedGetExternalMetric",
+    "FailedComputeMetricsReplicas",
+    "ValidMetricFound",
+    "ScalingDisabled",
+    "SucceededGetScale",
+    "FailedGetScale",
+    "ReadyForNewScale",
+    "ScaleDownStabilized",
+    "ScaleUpStabilized",
+    "TooManyReplicas",
+    "TooFewReplicas",
+    "DesiredWithinRange",
+    "InvalidMetricSourceType",
+    "InvalidSelector",
+    "FailedUpdateStatus",
+    "BackoffBoth",
+    "BackoffDownscale",
+    "BackoffUpscale",
+];
+
+fn conditions(h: &HorizontalPodAutoscaler) -> &[HorizontalPodAutoscalerCondition] {
+    h.status
+        .as_ref()
+        .and_then(|st| st.conditions.as_deref())
+        .unwrap_or_default()
+}
+
+/// `kube_horizontalpodautoscaler_status_condition_reason` (not a KSM family): `condition,
+/// reason`, 1 for every condition present, whatever its status.
+fn condition_reasons(h: &HorizontalPodAutoscaler, s: &mut Samples) {
+    for c in conditions(h) {
+        let reason = c
+            .reason
+            .as_deref()
+            .filter(|r| CONDITION_REASONS.contains(r))
+            .unwrap_or("unknown");
+        s.push([("condition", c.type_.as_str()), ("reason", reason)], 1.0);
+    }
+}
+
 static FAMILIES: &[FamilyDef<HorizontalPodAutoscaler>] = &[
     FamilyDef::gauge(
         "kube_horizontalpodautoscaler_info",
@@ -245,12 +293,7 @@ static FAMILIES: &[FamilyDef<HorizontalPodAutoscaler>] = &[
         Stable,
         "The condition of this autoscaler.",
         |h, _, s| {
-            let conditions = h
-                .status
-                .as_ref()
-                .and_then(|st| st.conditions.as_deref())
-                .unwrap_or_default();
-            for c in conditions {
+            for c in conditions(h) {
                 for (status, value) in condition_values(&c.status) {
                     s.push([("condition", c.type_.as_str()), ("status", status)], value);
                 }
@@ -269,6 +312,15 @@ static FAMILIES: &[FamilyDef<HorizontalPodAutoscaler>] = &[
         "Unix deletion timestamp",
         |h, _, s| meta::deletion_timestamp(&h.metadata, s),
     ),
+    // Not in KSM: the reason of each condition, bounded, for alerts that need to know why
+    // scaling is inactive (metrics unavailable vs. scaling disabled). Opt-in.
+    FamilyDef::gauge(
+        "kube_horizontalpodautoscaler_status_condition_reason",
+        Alpha,
+        "The reason of each current condition of this autoscaler.",
+        |h, _, s| condition_reasons(h, s),
+    )
+    .opt_in(),
 ];
 
 #[cfg(test)]
@@ -491,6 +543,51 @@ mod tests {
             assert_eq!(render(&h, family), format!("{family}{{{BASE}}} {value}\n"), "{family}");
         }
         assert_eq!(render(&h, "kube_horizontalpodautoscaler_deletion_timestamp"), "");
+    }
+
+    #[test]
+    fn condition_reason_is_opt_in_and_bounded() {
+        let family = "kube_horizontalpodautoscaler_status_condition_reason";
+        let def = FAMILIES.iter().find(|f| f.name == family).expect("family");
+        assert!(def.opt_in);
+        assert_eq!(def.stability, Alpha);
+        assert_eq!(FAMILIES.last().map(|f| f.name), Some(family));
+        let default_filter = crate::families::FamilyFilter::default();
+        assert!(!default_filter.enabled(def.name, def.opt_in));
+        let opted_in = crate::families::FamilyFilter {
+            opt_in: vec![regex::Regex::new("kube_horizontalpodautoscaler_status_condition_reason").unwrap()],
+            ..Default::default()
+        };
+        assert!(opted_in.enabled(def.name, def.opt_in));
+
+        // One series per condition present, whatever its status.
+        assert_eq!(
+            render(&hpa(api()), family),
+            format!(
+                "{family}{{{BASE},condition=\"AbleToScale\",reason=\"SucceededGetScale\"}} 1\n\
+                 {family}{{{BASE},condition=\"ScalingActive\",reason=\"FailedGetResourceMetric\"}} 1\n\
+                 {family}{{{BASE},condition=\"ScalingLimited\",reason=\"TooManyReplicas\"}} 1\n"
+            )
+        );
+        let mut v = api();
+        v["status"]["conditions"] = json!([
+            {"type": "AbleToScale", "status": "True", "reason": "BackoffBoth"},
+            {"type": "ScalingActive", "status": "False", "reason": "ScalingDisabled"},
+            {"type": "ScalingLimited", "status": "True", "reason": "SomeFutureReason"},
+            {"type": "ScalingPaused", "status": "Unknown"}
+        ]);
+        assert_eq!(
+            render(&hpa(v), family),
+            format!(
+                "{family}{{{BASE},condition=\"AbleToScale\",reason=\"BackoffBoth\"}} 1\n\
+                 {family}{{{BASE},condition=\"ScalingActive\",reason=\"ScalingDisabled\"}} 1\n\
+                 {family}{{{BASE},condition=\"ScalingLimited\",reason=\"unknown\"}} 1\n\
+                 {family}{{{BASE},condition=\"ScalingPaused\",reason=\"unknown\"}} 1\n"
+            )
+        );
+        let mut v = api();
+        v["status"] = json!({"desiredReplicas": 0});
+        assert_eq!(render(&hpa(v), family), "");
     }
 
     #[test]

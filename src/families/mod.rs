@@ -9,11 +9,13 @@
 //! Adding a family = one entry in the kind's file plus its entry in `metric-families/`.
 
 pub mod allowlist;
+pub mod apiservice;
 pub mod daemonset;
 pub mod deployment;
 pub mod horizontalpodautoscaler;
 pub mod job;
 pub mod meta;
+pub mod node;
 pub mod pod;
 pub mod quantity;
 

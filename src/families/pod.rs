@@ -13,9 +13,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as KubeQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::quantity::{Quantity, resource_unit};
+use super::quantity::{Quantity, container_resource};
 use super::{FamilyDef, ObjectFamilies, ObjectIndex, Samples, Stability::*, bool_value, condition_values, meta};
-use crate::exposition::sanitize_label_name;
 
 impl ObjectFamilies for Pod {
     const RESOURCE: &'static str = "pods";
@@ -558,22 +557,17 @@ fn container_resources(
             continue;
         };
         for (name, raw) in map {
-            let Some(unit) = resource_unit(name) else { continue };
-            let Some(q) = Quantity::parse(&raw.0) else { continue };
-            let value = if unit == "core" {
-                q.ksm_float()
-            } else {
-                q.value() as f64
+            let Some(r) = container_resource(name, &raw.0) else {
+                continue;
             };
-            let resource = sanitize_label_name(name);
             s.push(
                 [
                     ("container", c.name.as_str()),
                     ("node", node),
-                    ("resource", resource.as_str()),
-                    ("unit", unit),
+                    ("resource", r.resource.as_str()),
+                    ("unit", r.unit),
                 ],
-                value,
+                r.value,
             );
         }
     }

@@ -4,6 +4,8 @@
 //! held as an exact fraction so that KSM's `MilliValue()` / `Value()` rounding (up, away from
 //! zero) is reproduced bit for bit.
 
+use crate::exposition::sanitize_label_name;
+
 /// A parsed quantity: `num / den`, exact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Quantity {
@@ -128,6 +130,53 @@ pub fn resource_unit(resource: &str) -> Option<&'static str> {
     }
 }
 
+/// One `resource`/`unit` sample of a resource-list entry, as KSM writes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceSample {
+    /// The resource name as a label value, sanitized like a label name
+    /// (`nvidia.com/gpu` → `nvidia_com_gpu`, `hugepages-2Mi` → `hugepages_2Mi`).
+    pub resource: String,
+    /// `core`, `byte` or `integer`.
+    pub unit: &'static str,
+    /// The quantity converted as KSM converts it for this kind of list.
+    pub value: f64,
+}
+
+/// A container's request or limit (KSM's `pod.go`): cores are milli-value / 1000 (with
+/// `convertValueToFloat64`'s overflow fallback), bytes and integers are `Value()`. `None` for
+/// resources KSM has no unit for (`pods`, `kubernetes.io/…`) and for unparseable quantities.
+pub fn container_resource(name: &str, raw: &str) -> Option<ResourceSample> {
+    let unit = resource_unit(name)?;
+    let q = Quantity::parse(raw)?;
+    let value = if unit == "core" {
+        q.ksm_float()
+    } else {
+        q.value() as f64
+    };
+    Some(ResourceSample {
+        resource: sanitize_label_name(name),
+        unit,
+        value,
+    })
+}
+
+/// A node's capacity or allocatable entry (KSM's `node.go`): the units of
+/// [`container_resource`] plus `pods` as an `integer`, and every value is
+/// `MilliValue()` / 1000, bytes included (`ksm_float`, which only differs from that where
+/// Go's `MilliValue()` would overflow int64 and return garbage).
+pub fn node_resource(name: &str, raw: &str) -> Option<ResourceSample> {
+    let unit = match name {
+        "pods" => "integer",
+        _ => resource_unit(name)?,
+    };
+    let q = Quantity::parse(raw)?;
+    Some(ResourceSample {
+        resource: sanitize_label_name(name),
+        unit,
+        value: q.ksm_float(),
+    })
+}
+
 /// KSM's `isExtendedResourceName`: a domain-prefixed name outside `kubernetes.io`, not a quota
 /// `requests.` name, and a valid qualified name once prefixed with `requests.`.
 pub fn is_extended_resource(name: &str) -> bool {
@@ -225,5 +274,38 @@ mod tests {
         assert_eq!(resource_unit("nvidia.com/gpu"), Some("integer"));
         assert_eq!(resource_unit("kubernetes.io/something"), None);
         assert_eq!(resource_unit("pods"), None);
+    }
+
+    #[test]
+    fn container_and_node_conversions_differ_like_ksm() {
+        let sample = |resource: &str, unit, value| {
+            Some(ResourceSample {
+                resource: resource.to_string(),
+                unit,
+                value,
+            })
+        };
+        // Containers: bytes are Value() (rounded up); nodes: MilliValue() / 1000.
+        assert_eq!(container_resource("memory", "1500m"), sample("memory", "byte", 2.0));
+        assert_eq!(node_resource("memory", "1500m"), sample("memory", "byte", 1.5));
+        assert_eq!(container_resource("cpu", "250m"), sample("cpu", "core", 0.25));
+        assert_eq!(node_resource("cpu", "7850m"), sample("cpu", "core", 7.85));
+        assert_eq!(
+            container_resource("hugepages-2Mi", "1Gi"),
+            sample("hugepages_2Mi", "byte", 1_073_741_824.0)
+        );
+        assert_eq!(
+            node_resource("nvidia.com/gpu", "4"),
+            sample("nvidia_com_gpu", "integer", 4.0)
+        );
+        assert_eq!(
+            node_resource("attachable-volumes-aws-ebs", "39"),
+            sample("attachable_volumes_aws_ebs", "byte", 39.0)
+        );
+        // `pods` only has a unit on nodes.
+        assert_eq!(container_resource("pods", "110"), None);
+        assert_eq!(node_resource("pods", "110"), sample("pods", "integer", 110.0));
+        assert_eq!(node_resource("example.com/thing", "a lot"), None);
+        assert_eq!(node_resource("kubernetes.io/something", "1"), None);
     }
 }

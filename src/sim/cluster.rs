@@ -429,6 +429,85 @@ pub fn namespace(name: &str, created: Timestamp, uid: &str) -> Value {
     })
 }
 
+/// The Service behind an aggregated APIService.
+#[derive(Debug, Clone)]
+pub struct ServiceRef<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub port: u16,
+}
+
+/// Inputs of [`apiservice`].
+#[derive(Debug, Clone)]
+pub struct ApiServiceParams<'a> {
+    /// `""` for the core group.
+    pub group: &'a str,
+    pub version: &'a str,
+    pub uid: &'a str,
+    pub created: Timestamp,
+    pub labels: &'a [(&'a str, &'a str)],
+    pub group_priority_minimum: i32,
+    pub version_priority: i32,
+    /// `None`: a Local APIService, served by kube-apiserver itself (`Available=True`, `Local`).
+    pub service: Option<ServiceRef<'a>>,
+    /// `Available` condition of an aggregated one: (status, reason, message).
+    pub available: (&'a str, &'a str, &'a str),
+    /// Last transition of `Available`.
+    pub since: Timestamp,
+}
+
+/// `apiregistration.k8s.io/v1` APIService named `version.group` (`v1.` for the core group), as
+/// the aggregator keeps it (object-apiservice.http).
+pub fn apiservice(p: &ApiServiceParams) -> Value {
+    let mut spec = Map::new();
+    if let Some(svc) = &p.service {
+        spec.insert(
+            "service".into(),
+            json!({"namespace": svc.namespace, "name": svc.name, "port": svc.port}),
+        );
+    }
+    if !p.group.is_empty() {
+        spec.insert("group".into(), json!(p.group));
+    }
+    spec.insert("version".into(), json!(p.version));
+    if p.service.is_some() {
+        spec.insert("insecureSkipTLSVerify".into(), json!(true));
+    }
+    spec.insert("groupPriorityMinimum".into(), json!(p.group_priority_minimum));
+    spec.insert("versionPriority".into(), json!(p.version_priority));
+    let (status, reason, message) = if p.service.is_some() {
+        p.available
+    } else {
+        ("True", "Local", "Local APIServices are always available")
+    };
+    let labels: Map<String, Value> = p.labels.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    json!({
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "kind": "APIService",
+        "metadata": {
+            "name": format!("{}.{}", p.version, p.group),
+            "uid": p.uid,
+            "creationTimestamp": ts(p.created),
+            "labels": labels,
+        },
+        "spec": spec,
+        "status": {"conditions": [{
+            "type": "Available", "status": status, "lastTransitionTime": ts(p.since),
+            "reason": reason, "message": message,
+        }]},
+    })
+}
+
+/// Local APIServices of the generated cluster: (group, version, groupPriorityMinimum,
+/// versionPriority), as kube-aggregator's autoregister controller creates them.
+const LOCAL_APISERVICES: [(&str, &str, i32, i32); 5] = [
+    ("", "v1", 18000, 1),
+    ("apiregistration.k8s.io", "v1", 18000, 15),
+    ("apps", "v1", 17800, 15),
+    ("autoscaling", "v2", 17500, 30),
+    ("batch", "v1", 17400, 15),
+];
+
 /// Inputs of [`node`].
 #[derive(Debug, Clone)]
 pub struct NodeParams<'a> {
@@ -1570,6 +1649,9 @@ pub struct ClusterSpec {
     pub jobs: usize,
     pub hpas: usize,
     pub seed: u64,
+    /// The cluster serves `metrics.k8s.io/v1` (Kubernetes ≥ 1.37): a `v1.metrics.k8s.io`
+    /// APIService besides `v1beta1.metrics.k8s.io`. Match `SimConfig::metrics_v1`.
+    pub metrics_v1: bool,
 }
 
 impl ClusterSpec {
@@ -1587,6 +1669,7 @@ impl ClusterSpec {
                 jobs: 0,
                 hpas: 0,
                 seed,
+                metrics_v1: true,
             };
         }
         let mut rng = Rng::with_seed(seed ^ 0x5eed_c1a5);
@@ -1605,6 +1688,7 @@ impl ClusterSpec {
             jobs,
             hpas: deployments / 10,
             seed,
+            metrics_v1: true,
         }
     }
 }
@@ -2019,6 +2103,8 @@ struct Due {
 /// reference objects that exist at that point.
 pub struct ClusterModel {
     spec: ClusterSpec,
+    /// When the cluster was set up (the Local APIServices' creation).
+    birth: Timestamp,
     rng: Rng,
     tick: u64,
     serial: u64,
@@ -2076,7 +2162,9 @@ impl ClusterModel {
     /// Lays out the cluster of `spec` as it stands at `now` (objects backdated from it).
     pub fn new(spec: ClusterSpec, now: Timestamp) -> ClusterModel {
         let now = at(now, 0);
+        let birth = at(now, -400 * 86_400);
         let mut m = ClusterModel {
+            birth,
             rng: Rng::with_seed(spec.seed),
             spec,
             tick: 0,
@@ -2105,7 +2193,6 @@ impl ClusterModel {
             finished_target: 1,
             active_target: 2,
         };
-        let birth = at(now, -400 * 86_400);
         m.init_namespaces(now, birth);
         m.init_nodes(now, birth);
         m.init_daemonsets(now);
@@ -3034,7 +3121,7 @@ impl ClusterModel {
     }
 
     /// Every object of the cluster as it currently stands, owners before the objects referencing
-    /// them: namespaces, nodes, deployments, daemonsets, jobs, hpas, pods.
+    /// them: apiservices, namespaces, nodes, deployments, daemonsets, jobs, hpas, pods.
     ///
     /// A `Value` pod takes ~30 KB: for large clusters prefer [`objects`](Self::objects), which
     /// renders one object at a time.
@@ -3048,6 +3135,7 @@ impl ClusterModel {
 
     /// The objects of [`initial_objects`](Self::initial_objects) (same order), rendered lazily.
     pub fn objects(&self) -> impl Iterator<Item = Value> + '_ {
+        let apiservices = self.apiservices().into_iter();
         let namespaces = self.namespaces.iter().map(|n| namespace(&n.name, n.created, &n.uid));
         let nodes = (0..self.nodes.len()).map(|n| self.node_json(n));
         let deployments = (0..self.deployments.len()).map(|d| self.deploy_json(d));
@@ -3059,13 +3147,68 @@ impl ClusterModel {
         let pods = (0..self.pods.len())
             .filter(|&id| self.pods[id].is_some())
             .map(|id| self.pod_json(id));
-        namespaces
+        apiservices
+            .chain(namespaces)
             .chain(nodes)
             .chain(deployments)
             .chain(daemonsets)
             .chain(jobs)
             .chain(hpas)
             .chain(pods)
+    }
+
+    /// The APIServices of a non-empty cluster: the Local ones of the groups the sim serves, and
+    /// metrics-server's `v1beta1.metrics.k8s.io` (plus `v1.metrics.k8s.io` with
+    /// [`ClusterSpec::metrics_v1`]), `Available=True`/`Passed`. Sorted by name.
+    fn apiservices(&self) -> Vec<Value> {
+        if self.spec.nodes == 0 {
+            return Vec::new();
+        }
+        let uid = |name: &str| {
+            let h = hash_str(name) ^ mix(self.spec.seed ^ 0xa9_15e7);
+            uuid_from(mix(h), mix(h ^ 0x5bd1_e995))
+        };
+        let installed = at(self.birth, 86_400);
+        let mut out = Vec::new();
+        for (group, version, gpm, vp) in LOCAL_APISERVICES {
+            out.push(apiservice(&ApiServiceParams {
+                group,
+                version,
+                uid: &uid(&format!("{version}.{group}")),
+                created: self.birth,
+                labels: &[("kube-aggregator.kubernetes.io/automanaged", "onstart")],
+                group_priority_minimum: gpm,
+                version_priority: vp,
+                service: None,
+                available: ("True", "Local", "Local APIServices are always available"),
+                since: self.birth,
+            }));
+        }
+        let versions: &[&str] = if self.spec.metrics_v1 {
+            &["v1", "v1beta1"]
+        } else {
+            &["v1beta1"]
+        };
+        for version in versions {
+            out.push(apiservice(&ApiServiceParams {
+                group: "metrics.k8s.io",
+                version,
+                uid: &uid(&format!("{version}.metrics.k8s.io")),
+                created: installed,
+                labels: &[("k8s-app", "metrics-server")],
+                group_priority_minimum: 100,
+                version_priority: 100,
+                service: Some(ServiceRef {
+                    namespace: "kube-system",
+                    name: "metrics-server",
+                    port: 443,
+                }),
+                available: ("True", "Passed", "all checks passed"),
+                since: at(installed, 41),
+            }));
+        }
+        out.sort_by(|a, b| a["metadata"]["name"].as_str().cmp(&b["metadata"]["name"].as_str()));
+        out
     }
 
     // ----- controller status ----------------------------------------------------------------
@@ -3954,6 +4097,7 @@ mod tests {
     use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
     use k8s_openapi::api::batch::v1::Job;
     use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+    use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService;
     use std::collections::{BTreeMap, HashMap};
 
     type Key = (&'static str, String, String);
@@ -3971,6 +4115,7 @@ mod tests {
             "DaemonSet" => "daemonsets",
             "Job" => "jobs",
             "HorizontalPodAutoscaler" => "horizontalpodautoscalers",
+            "APIService" => "apiservices",
             other => panic!("unexpected kind {other}"),
         }
     }
@@ -3994,6 +4139,7 @@ mod tests {
             "DaemonSet" => serde_json::from_value::<DaemonSet>(obj.clone()).map(drop),
             "Job" => serde_json::from_value::<Job>(obj.clone()).map(drop),
             "HorizontalPodAutoscaler" => serde_json::from_value::<HorizontalPodAutoscaler>(obj.clone()).map(drop),
+            "APIService" => serde_json::from_value::<APIService>(obj.clone()).map(drop),
             other => panic!("unexpected kind {other}"),
         };
         if let Err(e) = r {
@@ -4166,6 +4312,7 @@ mod tests {
         assert_eq!(
             seen_kinds,
             [
+                "APIService",
                 "Namespace",
                 "Node",
                 "Deployment",
@@ -4178,7 +4325,10 @@ mod tests {
         let nodes = objs.iter().filter(|o| o["kind"] == "Node").count();
         let mut rs_uids: HashMap<String, String> = HashMap::new();
         let mut per_deploy: HashMap<(String, String), (u32, u32)> = HashMap::new();
-        for o in objs.iter().filter(|o| o["kind"] != "Namespace" && o["kind"] != "Node") {
+        for o in objs
+            .iter()
+            .filter(|o| !matches!(o["kind"].as_str(), Some("Namespace" | "Node" | "APIService")))
+        {
             let ns = o["metadata"]["namespace"].as_str().unwrap();
             assert!(
                 by_key.contains_key(&("namespaces", String::new(), ns.to_string())),

@@ -1,8 +1,9 @@
 //! Fault switches: break the simulated server on purpose (reliability tests).
 
+use super::metrics::{self, MetricsFaults};
 use super::store::Core;
 use std::sync::{Arc, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Default, Clone)]
 struct ResFaults {
@@ -17,12 +18,15 @@ struct ResFaults {
 #[derive(Debug)]
 pub struct FaultState {
     per_res: Vec<ResFaults>,
+    /// The metrics.k8s.io switches (`metrics_*`).
+    pub metrics: MetricsFaults,
 }
 
 impl FaultState {
     pub fn new(resources: usize) -> FaultState {
         FaultState {
             per_res: vec![ResFaults::default(); resources],
+            metrics: MetricsFaults::default(),
         }
     }
 }
@@ -37,6 +41,14 @@ pub enum Injected {
 
 /// Fault switches of one [`Sim`](super::Sim). Resources are named by plural (`pods`,
 /// `deployments`), or `plural.group` to pick a group; unknown names are ignored.
+///
+/// The per-resource switches (`fail_next`, `forbid`, `stall`, `requests`) also take
+/// `nodes.metrics.k8s.io` / `pods.metrics.k8s.io` (one setting and one counter for all served
+/// versions; for those every request counts, get included). The `metrics_*` switches break
+/// metrics.k8s.io the ways a real cluster does. A metrics request meets, in order: `forbid` /
+/// `fail_next` (per resource, then [`metrics_fail_next`](Self::metrics_fail_next)), then
+/// [`metrics_missing`](Self::metrics_missing) (404), then unavailability (503), then
+/// [`metrics_delay`](Self::metrics_delay) + `stall`, then the answer.
 pub struct Faults {
     core: Arc<Core>,
 }
@@ -115,6 +127,89 @@ impl Faults {
             return 0;
         };
         self.lock().per_res.get(res).map_or(0, |r| r.requests)
+    }
+
+    /// metrics-server has no ready endpoints: every `/apis/metrics.k8s.io/{version}…` request
+    /// answers the aggregator's 503 (`text/plain; charset=utf-8`, `service unavailable\n`, not a
+    /// Status), and the metrics APIServices turn `Available=False`, reason `MissingEndpoints`
+    /// (a MODIFIED event each). `false` restores them to `True`/`Passed`. `/apis` and
+    /// `/apis/metrics.k8s.io` keep listing the group, as the aggregator serves those itself.
+    pub fn metrics_unavailable(&self, unavailable: bool) {
+        self.lock().metrics.unavailable = unavailable;
+        metrics::apply_availability(&self.core, !unavailable);
+    }
+
+    /// metrics-server is not installed: the group is not registered (every metrics.k8s.io path
+    /// answers `404 page not found` as text/plain, the group is absent from `/apis`) and its
+    /// APIServices are deleted (DELETED events). `false` recreates them (new uid, ADDED events;
+    /// `Available` per [`metrics_unavailable`](Self::metrics_unavailable)).
+    pub fn metrics_missing(&self, missing: bool) {
+        let was = std::mem::replace(&mut self.lock().metrics.missing, missing);
+        if missing {
+            let removed = metrics::remove_apiservices(&self.core);
+            self.lock().metrics.removed_apiservices.extend(removed);
+        } else if was {
+            let (removed, unavailable) = {
+                let mut f = self.lock();
+                (
+                    std::mem::take(&mut f.metrics.removed_apiservices),
+                    f.metrics.unavailable,
+                )
+            };
+            metrics::restore_apiservices(&self.core, removed, !unavailable);
+        }
+    }
+
+    /// Every metrics.k8s.io request that reaches metrics-server waits `d` first (a slow or hung
+    /// backend: set it beyond the client's timeout); `Duration::ZERO` clears.
+    pub fn metrics_delay(&self, d: Duration) {
+        self.lock().metrics.delay = d;
+    }
+
+    /// The kubelets keep returning the same sample: while set, timestamps, windows, usage and the
+    /// set of reported objects stay frozen at the moment it was switched on (creationTimestamp
+    /// still says "now"). `false` resumes with the current time.
+    pub fn metrics_stale(&self, stale: bool) {
+        let mut f = self.lock();
+        if !stale {
+            f.metrics.frozen_ms = None;
+        } else if f.metrics.frozen_ms.is_none() {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            f.metrics.frozen_ms = Some(now);
+        }
+    }
+
+    /// Scrapes of these nodes' kubelets fail: the nodes and every pod on them are absent from
+    /// metrics responses (replaces the previous set; empty clears).
+    pub fn metrics_omit_nodes<I, S>(&self, nodes: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.lock().metrics.omit_nodes = nodes.into_iter().map(Into::into).collect();
+    }
+
+    /// These `(namespace, name)` pods are absent from metrics responses (replaces the previous
+    /// set; empty clears). Their node's usage still includes them.
+    pub fn metrics_omit_pods<I, A, B>(&self, pods: I)
+    where
+        I: IntoIterator<Item = (A, B)>,
+        A: Into<String>,
+        B: Into<String>,
+    {
+        self.lock().metrics.omit_pods = pods.into_iter().map(|(a, b)| (a.into(), b.into())).collect();
+    }
+
+    /// The next `n` requests for metrics.k8s.io resources (nodes or pods, any version) answer
+    /// `status` with a real Status body: 403 Forbidden names the resource and verb, 429 carries
+    /// `Retry-After: 1`, 500 InternalError, 504 Timeout, … (kube's client retries some by itself).
+    pub fn metrics_fail_next(&self, n: usize, status: u16) {
+        let mut f = self.lock();
+        f.metrics.fail_next = n;
+        f.metrics.fail_status = status;
     }
 }
 

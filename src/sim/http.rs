@@ -1,6 +1,7 @@
 //! The HTTP face of the simulated API server: routing, discovery, list, get, watch and writes.
 
 use super::faults::Injected;
+use super::metrics;
 use super::registry::ResourceDef;
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::{Cause, Details, Status, json_response, not_found_text, text_response};
@@ -86,7 +87,7 @@ impl Query {
             .filter(|v| !v.is_empty())
     }
 
-    fn flag(&self, k: &str) -> Option<bool> {
+    pub fn flag(&self, k: &str) -> Option<bool> {
         self.0
             .iter()
             .find(|(qk, _)| qk == k)
@@ -143,13 +144,13 @@ struct Target {
     watch_path: bool,
 }
 
-fn unknown_resource() -> Response {
+pub fn unknown_resource() -> Response {
     Status::failure(404, "NotFound", "the server could not find the requested resource")
         .with_details(Details::default())
         .into_response()
 }
 
-fn method_not_allowed() -> Response {
+pub fn method_not_allowed() -> Response {
     Status::failure(
         405,
         "MethodNotAllowed",
@@ -218,7 +219,7 @@ async fn route(core: Arc<Core>, path: &str, ctx: Ctx) -> Response {
         }
         ["apis"] => return api_group_list(&core),
         ["apis", g] => {
-            if !core.reg.serves_group(g) {
+            if !core.reg.serves_group(g) || metrics::group_hidden(&core, g) {
                 return not_found_text();
             }
             return api_group(&core, g);
@@ -226,6 +227,9 @@ async fn route(core: Arc<Core>, path: &str, ctx: Ctx) -> Response {
         ["apis", g, v, rest @ ..] => {
             if !core.reg.serves_group_version(g, v) {
                 return not_found_text();
+            }
+            if *g == metrics::GROUP {
+                return metrics::serve(core.clone(), v, rest, &ctx.method, &ctx.query).await;
             }
             if rest.is_empty() {
                 return resource_list(&core, g, v);
@@ -1045,7 +1049,13 @@ fn api_group_list(core: &Core) -> Response {
         api_version: &'static str,
         groups: Vec<ApiGroup>,
     }
-    let groups = core.reg.groups().into_iter().map(|g| api_group_of(core, g)).collect();
+    let groups = core
+        .reg
+        .groups()
+        .into_iter()
+        .filter(|g| !metrics::group_hidden(core, g))
+        .map(|g| api_group_of(core, g))
+        .collect();
     json_response(
         200,
         to_json_line(&ApiGroupList {
@@ -1094,7 +1104,7 @@ struct ApiResource {
 }
 
 /// `/api/v1`, `/apis/{group}/{version}`: APIResourceList (core without apiVersion, as real servers).
-fn resource_list(core: &Core, g: &str, v: &str) -> Response {
+pub fn resource_list(core: &Core, g: &str, v: &str) -> Response {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct ApiResourceList {

@@ -11,7 +11,12 @@
 //!   bounded event log, BOOKMARKs, `sendInitialEvents` with the initial-events-end bookmark,
 //!   `timeoutSeconds`, and the in-stream ERROR 410 for a compacted resourceVersion;
 //! - errors shaped like the real ones (404 text vs Status, 403, 409, 410, 422, 504);
-//! - writes over HTTP (POST, PUT, merge PATCH incl. `/status`, DELETE) so curl can drive it.
+//! - writes over HTTP (POST, PUT, merge PATCH incl. `/status`, DELETE) so curl can drive it;
+//! - `apiregistration.k8s.io/v1` APIServices (stored and watchable like every other resource);
+//! - `metrics.k8s.io` (`v1beta1`, and `v1` unless [`SimConfig::metrics_v1`] is off) as
+//!   metrics-server serves it behind the aggregation layer: get/list only, NodeMetrics and
+//!   PodMetrics derived on every request from the current Nodes and Pods (see [`metrics`]), the
+//!   aggregator's text/plain 503 while the metrics APIService is unavailable.
 //!
 //! Objects are held pre-serialized (JSON without apiVersion/kind), so a list of 100k pods is a
 //! copy of bytes. [`Faults`] breaks it on purpose for reliability tests.
@@ -20,6 +25,7 @@ pub mod cluster;
 mod faults;
 mod http;
 mod json;
+pub mod metrics;
 pub mod registry;
 mod selector;
 mod status;
@@ -32,6 +38,8 @@ mod testclient;
 mod tests;
 #[cfg(test)]
 mod tests_kube;
+#[cfg(test)]
+mod tests_metrics;
 #[cfg(test)]
 mod tests_wire;
 
@@ -58,6 +66,14 @@ pub struct SimConfig {
     /// Events kept for watch replay (default 200 000); dropping the oldest moves the compaction
     /// floor, so a watch (or continue token) from before it gets 410.
     pub event_log_capacity: usize,
+    /// Serve `metrics.k8s.io/v1` (Kubernetes ≥ 1.37) besides `v1beta1` (default true). Off, only
+    /// `v1beta1` exists, as on v1.36 (`apis.http`). The generated cluster's `v1.metrics.k8s.io`
+    /// APIService follows `ClusterSpec::metrics_v1`; keep the two in step.
+    pub metrics_v1: bool,
+    /// metrics-server's `--metric-resolution` (default 15 s): sample timestamps advance in steps
+    /// of it and `window` is about it. Tests use a short one (≥ 1 s: timestamps have second
+    /// precision).
+    pub metrics_resolution: Duration,
 }
 
 impl Default for SimConfig {
@@ -65,6 +81,8 @@ impl Default for SimConfig {
         SimConfig {
             bookmark_interval: Duration::from_secs(5),
             event_log_capacity: 200_000,
+            metrics_v1: true,
+            metrics_resolution: Duration::from_secs(15),
         }
     }
 }
@@ -117,7 +135,11 @@ impl Sim {
             .await
             .with_context(|| format!("sim: binding {addr}"))?;
         let local = listener.local_addr().context("sim: local address")?;
-        let core = Arc::new(Core::new(config, Registry::new(registry::builtin()), local));
+        let defs = registry::builtin()
+            .into_iter()
+            .filter(|d| config.metrics_v1 || !(d.group == metrics::GROUP && d.version == "v1"))
+            .collect();
+        let core = Arc::new(Core::new(config, Registry::new(defs), local));
         let app = http::router(core.clone());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let listener = listener.tap_io(|tcp| {
@@ -169,16 +191,31 @@ impl Sim {
     fn res_of(&self, obj: &Value) -> Result<usize, SimError> {
         let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-        self.core.reg.by_type(api, kind).ok_or_else(|| {
+        let res = self.core.reg.by_type(api, kind).ok_or_else(|| {
             SimError::UnknownResource(format!("no resource served for apiVersion {api:?} kind {kind:?}"))
-        })
+        })?;
+        self.writable(res)
     }
 
     fn res_named(&self, resource: &str) -> Result<usize, SimError> {
-        self.core
+        let res = self
+            .core
             .reg
             .by_name(resource)
-            .ok_or_else(|| SimError::UnknownResource(format!("no resource {resource:?} served")))
+            .ok_or_else(|| SimError::UnknownResource(format!("no resource {resource:?} served")))?;
+        self.writable(res)
+    }
+
+    /// Derived resources (metrics.k8s.io) are computed, never written.
+    fn writable(&self, res: usize) -> Result<usize, SimError> {
+        let def = self.core.reg.def(res);
+        if def.derived {
+            return Err(SimError::UnknownResource(format!(
+                "{}.{} is derived from nodes and pods and cannot be written",
+                def.plural, def.group
+            )));
+        }
+        Ok(res)
     }
 
     /// Creates an object; the resource comes from its apiVersion + kind. Keeps a given
@@ -229,18 +266,75 @@ impl Sim {
             .map_err(|e| e.to_sim_error(&self.core.reg))
     }
 
-    /// The current object (with apiVersion/kind), if it exists.
+    /// The current object (with apiVersion/kind), if it exists. For `nodes.metrics.k8s.io` /
+    /// `pods.metrics.k8s.io`: the metrics object a GET would return now (preferred version).
     pub fn get(&self, resource: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
         let res = self.core.reg.by_name(resource)?;
+        if self.core.reg.def(res).derived {
+            return self.list(resource).into_iter().find(|o| {
+                o["metadata"]["name"] == name && namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns)
+            });
+        }
         self.core.get_value(res, namespace, name)
     }
 
-    /// Current objects of a resource, sorted by namespace/name, with apiVersion/kind.
+    /// Current objects of a resource, sorted by namespace/name, with apiVersion/kind. For
+    /// `nodes.metrics.k8s.io` / `pods.metrics.k8s.io`: the items a list would return now
+    /// (preferred version), with apiVersion/kind added.
     pub fn list(&self, resource: &str) -> Vec<Value> {
-        match self.core.reg.by_name(resource) {
-            Some(res) => self.core.list_values(res),
-            None => Vec::new(),
+        let Some(res) = self.core.reg.by_name(resource) else {
+            return Vec::new();
+        };
+        let def = self.core.reg.def(res);
+        if def.derived {
+            let items = metrics::items_json(&self.core, def.version, def.plural == "pods");
+            return items
+                .into_iter()
+                .map(|mut v| {
+                    if let Value::Object(m) = &mut v {
+                        m.insert("kind".into(), Value::String(def.kind.into()));
+                        m.insert("apiVersion".into(), Value::String(def.api_version.into()));
+                    }
+                    v
+                })
+                .collect();
         }
+        self.core.list_values(res)
+    }
+
+    /// The NodeMetrics items a list of `/apis/metrics.k8s.io/{version}/nodes` would return at this
+    /// moment (same derivation; `creationTimestamp` is "now", as the real server stamps the
+    /// response time). Empty for a version that is not served. Ignores the faults that answer with
+    /// an error instead of data (unavailable, missing, fail-next, forbid); honours stale and omit.
+    pub fn node_metrics(&self, version: &str) -> Vec<Value> {
+        if !self.core.reg.serves_group_version(metrics::GROUP, version) {
+            return Vec::new();
+        }
+        metrics::items_json(&self.core, version, false)
+    }
+
+    /// The PodMetrics items of `/apis/metrics.k8s.io/{version}/pods` at this moment, as
+    /// [`node_metrics`](Self::node_metrics).
+    pub fn pod_metrics(&self, version: &str) -> Vec<Value> {
+        if !self.core.reg.serves_group_version(metrics::GROUP, version) {
+            return Vec::new();
+        }
+        metrics::items_json(&self.core, version, true)
+    }
+
+    /// Sets the `Available` condition of APIService `name` (a MODIFIED watch event when it
+    /// changes; `lastTransitionTime` moves only when `status` does). For a metrics.k8s.io
+    /// APIService this is what the aggregator acts on: while its status is not `True`, requests
+    /// to that version answer the text/plain 503.
+    pub fn set_apiservice_condition(
+        &self,
+        name: &str,
+        status: &str,
+        reason: &str,
+        message: &str,
+    ) -> Result<Value, SimError> {
+        metrics::set_apiservice_condition(&self.core, name, status, reason, message)
+            .map_err(|e| e.to_sim_error(&self.core.reg))
     }
 
     /// The current (last assigned) global resourceVersion.

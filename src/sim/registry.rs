@@ -39,6 +39,9 @@ pub struct ResourceDef {
     pub bookmark_tail: &'static str,
     /// The `spec` value of a deliberately type-broken watch event (`Faults::malformed_next_event`).
     pub malformed_spec: &'static str,
+    /// Objects are computed from other resources on every request, never stored (metrics.k8s.io,
+    /// served by `super::metrics`); writes are refused.
+    pub derived: bool,
 }
 
 /// The resources the simulated server serves, in discovery order.
@@ -72,6 +75,7 @@ pub fn builtin() -> Vec<ResourceDef> {
             ],
             bookmark_tail: r#","spec":{"containers":null},"status":{}"#,
             malformed_spec: r#"{"containers":"oops"}"#,
+            derived: false,
         },
         ResourceDef {
             group: "",
@@ -92,6 +96,7 @@ pub fn builtin() -> Vec<ResourceDef> {
             fields: &[("spec.unschedulable", "false")],
             bookmark_tail: r#","spec":{},"status":{"daemonEndpoints":{"kubeletEndpoint":{"Port":0}},"nodeInfo":{"machineID":"","systemUUID":"","bootID":"","kernelVersion":"","osImage":"","containerRuntimeVersion":"","kubeletVersion":"","kubeProxyVersion":"","operatingSystem":"","architecture":""}}"#,
             malformed_spec: r#"{"taints":"oops"}"#,
+            derived: false,
         },
         ResourceDef {
             group: "",
@@ -112,6 +117,7 @@ pub fn builtin() -> Vec<ResourceDef> {
             fields: &[("status.phase", "")],
             bookmark_tail: r#","spec":{},"status":{}"#,
             malformed_spec: r#"{"finalizers":"oops"}"#,
+            derived: false,
         },
         ResourceDef {
             group: "apps",
@@ -132,6 +138,7 @@ pub fn builtin() -> Vec<ResourceDef> {
             fields: &[],
             bookmark_tail: r#","spec":{"selector":null,"template":{"metadata":{},"spec":{"containers":null}},"strategy":{}},"status":{}"#,
             malformed_spec: r#"{"replicas":"oops"}"#,
+            derived: false,
         },
         ResourceDef {
             group: "apps",
@@ -152,6 +159,7 @@ pub fn builtin() -> Vec<ResourceDef> {
             fields: &[],
             bookmark_tail: r#","spec":{"selector":null,"template":{"metadata":{},"spec":{"containers":null}},"updateStrategy":{}},"status":{"currentNumberScheduled":0,"numberMisscheduled":0,"desiredNumberScheduled":0,"numberReady":0}"#,
             malformed_spec: r#"{"selector":"oops"}"#,
+            derived: false,
         },
         ResourceDef {
             group: "apps",
@@ -172,6 +180,7 @@ pub fn builtin() -> Vec<ResourceDef> {
             fields: &[("status.replicas", "0")],
             bookmark_tail: r#","spec":{"selector":null,"template":{"metadata":{},"spec":{"containers":null}}},"status":{"replicas":0}"#,
             malformed_spec: r#"{"replicas":"oops"}"#,
+            derived: false,
         },
         ResourceDef {
             group: "batch",
@@ -192,6 +201,7 @@ pub fn builtin() -> Vec<ResourceDef> {
             fields: &[("status.successful", "0")],
             bookmark_tail: r#","spec":{"template":{"metadata":{},"spec":{"containers":null}}},"status":{}"#,
             malformed_spec: r#"{"parallelism":"oops"}"#,
+            derived: false,
         },
         ResourceDef {
             group: "autoscaling",
@@ -213,8 +223,62 @@ pub fn builtin() -> Vec<ResourceDef> {
             fields: &[],
             bookmark_tail: r#","spec":{"scaleTargetRef":{"kind":"","name":""},"maxReplicas":0},"status":{"desiredReplicas":0}"#,
             malformed_spec: r#"{"maxReplicas":"oops"}"#,
+            derived: false,
         },
+        ResourceDef {
+            group: "apiregistration.k8s.io",
+            version: "v1",
+            api_version: "apiregistration.k8s.io/v1",
+            plural: "apiservices",
+            singular: "apiservice",
+            kind: "APIService",
+            list_kind: "APIServiceList",
+            namespaced: false,
+            watchable: true,
+            list_resource_version: true,
+            // The capture (object-apiservice.http) shows no metadata.generation.
+            has_generation: false,
+            status_subresource: true,
+            graceful_delete: false,
+            short_names: &[],
+            categories: &["api-extensions"],
+            fields: &[],
+            bookmark_tail: r#","spec":{"groupPriorityMinimum":0,"versionPriority":0},"status":{}"#,
+            malformed_spec: r#"{"versionPriority":"oops"}"#,
+            derived: false,
+        },
+        // metrics.k8s.io (metrics-server behind the aggregator): get and list only, `"metadata":{}`
+        // lists. v1 first: it is the preferred version when served (`SimConfig::metrics_v1`).
+        metrics_def("v1", "metrics.k8s.io/v1", false),
+        metrics_def("v1", "metrics.k8s.io/v1", true),
+        metrics_def("v1beta1", "metrics.k8s.io/v1beta1", false),
+        metrics_def("v1beta1", "metrics.k8s.io/v1beta1", true),
     ]
+}
+
+/// `nodes` (NodeMetrics) or, with `pods`, `pods` (PodMetrics) of metrics.k8s.io at `version`.
+fn metrics_def(version: &'static str, api_version: &'static str, pods: bool) -> ResourceDef {
+    ResourceDef {
+        group: "metrics.k8s.io",
+        version,
+        api_version,
+        plural: if pods { "pods" } else { "nodes" },
+        singular: if pods { "pod" } else { "node" },
+        kind: if pods { "PodMetrics" } else { "NodeMetrics" },
+        list_kind: if pods { "PodMetricsList" } else { "NodeMetricsList" },
+        namespaced: pods,
+        watchable: false,
+        list_resource_version: false,
+        has_generation: false,
+        status_subresource: false,
+        graceful_delete: false,
+        short_names: &[],
+        categories: &[],
+        fields: &[],
+        bookmark_tail: "",
+        malformed_spec: "{}",
+        derived: true,
+    }
 }
 
 /// Group order of a real v1.36 `/apis` (apis.http); groups not named here sort after, by name.

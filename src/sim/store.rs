@@ -475,6 +475,8 @@ pub struct Core {
     /// Bumped when watches must re-check state (drop, expire, shutdown).
     pub control: watch::Sender<u64>,
     pub faults: Mutex<super::faults::FaultState>,
+    /// Nodes and pods as the metrics derivation parsed them (`super::metrics`).
+    pub metrics_cache: Mutex<super::metrics::Cache>,
     pub addr: SocketAddr,
 }
 
@@ -494,6 +496,24 @@ fn meta_str(obj: &Map<String, Value>, k: &str) -> Option<String> {
         .and_then(|m| m.get(k))
         .and_then(Value::as_str)
         .map(str::to_string)
+}
+
+/// An APIService is named `spec.version + "." + spec.group` (`v1.` for the core group), which the
+/// DNS-subdomain rule would refuse.
+fn validate_apiservice_name(obj: &Map<String, Value>, name: &str) -> Result<(), String> {
+    let spec = |k: &str| {
+        obj.get("spec")
+            .and_then(|s| s.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let required = format!("{}.{}", spec("version"), spec("group"));
+    if name == required {
+        Ok(())
+    } else {
+        Err(format!("must be `spec.version+\".\"+spec.group`: {required:?}"))
+    }
 }
 
 fn has_finalizers(obj: &Map<String, Value>) -> bool {
@@ -520,6 +540,7 @@ impl Core {
             any_signal: watch::Sender::new(0),
             control: watch::Sender::new(0),
             faults: Mutex::new(super::faults::FaultState::new(n)),
+            metrics_cache: Mutex::new(super::metrics::Cache::default()),
             reg,
             addr,
         }
@@ -672,7 +693,11 @@ impl Core {
             }
         }
         if !name.is_empty()
-            && let Err(m) = validate_name(&name, def.plural == "namespaces")
+            && let Err(m) = if def.plural == "apiservices" {
+                validate_apiservice_name(&obj, &name)
+            } else {
+                validate_name(&name, def.plural == "namespaces")
+            }
         {
             causes.push(Cause {
                 reason: Some("FieldValueInvalid".into()),

@@ -22,6 +22,7 @@ async fn sim_with(bookmark_ms: u64, capacity: usize) -> Sim {
         SimConfig {
             bookmark_interval: Duration::from_millis(bookmark_ms),
             event_log_capacity: capacity,
+            ..SimConfig::default()
         },
     )
     .await
@@ -957,8 +958,17 @@ async fn discovery_documents() {
         .iter()
         .map(|g| g["name"].as_str().unwrap())
         .collect();
-    assert_eq!(groups, ["apps", "autoscaling", "batch"]);
-    assert_eq!(apis["groups"][1]["preferredVersion"]["groupVersion"], "autoscaling/v2");
+    assert_eq!(
+        groups,
+        [
+            "apiregistration.k8s.io",
+            "apps",
+            "autoscaling",
+            "batch",
+            "metrics.k8s.io"
+        ]
+    );
+    assert_eq!(apis["groups"][2]["preferredVersion"]["groupVersion"], "autoscaling/v2");
     let core = get(sim.addr(), "/api/v1").await.json();
     assert_eq!(core["groupVersion"], "v1");
     assert!(core.get("apiVersion").is_none());

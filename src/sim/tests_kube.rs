@@ -19,6 +19,7 @@ async fn sim() -> Sim {
         SimConfig {
             bookmark_interval: Duration::from_millis(200),
             event_log_capacity: 10_000,
+            ..SimConfig::default()
         },
     )
     .await
