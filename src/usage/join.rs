@@ -302,4 +302,145 @@ mod tests {
         let stats = apply_pods(&store, &Mask::all(&POD_FAMILIES), body.as_bytes(), 0, 1).unwrap();
         assert_eq!(stats.unmatched, 1);
     }
+
+    /// A store like the exporter's: the real pods and nodes kinds filled from the object
+    /// fixtures (through `store_json`, as `render` does), plus the usage kinds.
+    fn fixture_store() -> Store {
+        let resources = crate::usage::REQUIRED_RESOURCES.map(String::from);
+        let handles = crate::kinds::registry(
+            &resources,
+            &crate::families::FamilyFilter::default(),
+            &crate::families::Allowlists::default(),
+        );
+        let mut kinds: Vec<KindStore> = handles.iter().map(|h| h.new_store(&[])).collect();
+        kinds.extend(crate::usage::UsageFamilies::all().kind_stores());
+        let store = Store::new(kinds);
+        for fixture in [
+            include_str!("../../tests/fixtures/objects/nodes.json"),
+            include_str!("../../tests/fixtures/objects/pods.json"),
+        ] {
+            for obj in crate::render::parse_documents(fixture).unwrap() {
+                let handle = handles.iter().find(|h| Some(h.kind()) == obj["kind"].as_str()).unwrap();
+                handle.store_json(&store, obj).unwrap();
+            }
+        }
+        assert_eq!(store.kind("nodes").unwrap().stats().0, 3);
+        assert_eq!(store.kind("pods").unwrap().stats().0, 7);
+        store
+    }
+
+    /// The sample lines (no HELP/TYPE) of one kind, in output order.
+    fn samples(store: &Store, kind: &str) -> Vec<String> {
+        text(store, kind)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Real-shaped metrics-server list bodies, polled at 2026-11-24T05:30:15Z with the 60 s
+    /// grace: objects created after 05:29:15Z are not expected yet.
+    const FIXTURE_CUTOFF: i64 = 1_795_498_155;
+
+    #[test]
+    fn metrics_server_node_list_fixture() {
+        let store = fixture_store();
+        let body = include_bytes!("../../tests/fixtures/metrics/nodemetrics-v1beta1.json");
+        let stats = apply_nodes(&store, &Mask::all(&NODE_FAMILIES), body, FIXTURE_CUTOFF, 1).unwrap();
+        assert_eq!(
+            stats,
+            ResponseStats {
+                // corpus-node-a at 05:30:01Z; corpus-node-c's kubelet repeats 05:21:43Z.
+                newest: Some(1_795_498_201.0),
+                oldest: Some(1_795_497_703.0),
+                // Only corpus-node-a is Ready (b is False, c Unknown).
+                expected: 1,
+                reported: 1,
+                unmatched: 0,
+                decode_errors: 0,
+            }
+        );
+        assert_eq!(
+            samples(&store, crate::usage::NODE_USAGE),
+            [
+                // 154214749n; 2489292Ki = 2549035008 bytes.
+                r#"kube_node_resource_usage{node="corpus-node-a",resource="cpu",unit="core"} 0.154214749"#,
+                r#"kube_node_resource_usage{node="corpus-node-a",resource="memory",unit="byte"} 2.549035008e+09"#,
+                // "2" cores; plain bytes.
+                r#"kube_node_resource_usage{node="corpus-node-b",resource="cpu",unit="core"} 2"#,
+                r#"kube_node_resource_usage{node="corpus-node-b",resource="memory",unit="byte"} 1.23456789e+08"#,
+                // 154m; 512Mi = 536870912 bytes.
+                r#"kube_node_resource_usage{node="corpus-node-c",resource="cpu",unit="core"} 0.154"#,
+                r#"kube_node_resource_usage{node="corpus-node-c",resource="memory",unit="byte"} 5.36870912e+08"#,
+                r#"kube_node_resource_usage_timestamp_seconds{node="corpus-node-a"} 1.795498201e+09"#,
+                r#"kube_node_resource_usage_timestamp_seconds{node="corpus-node-b"} 1.795498198e+09"#,
+                r#"kube_node_resource_usage_timestamp_seconds{node="corpus-node-c"} 1.795497703e+09"#,
+                // "15.012s", "20s", "1m0.5s".
+                r#"kube_node_resource_usage_window_seconds{node="corpus-node-a"} 15.012"#,
+                r#"kube_node_resource_usage_window_seconds{node="corpus-node-b"} 20"#,
+                r#"kube_node_resource_usage_window_seconds{node="corpus-node-c"} 60.5"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn metrics_server_pod_list_fixture() {
+        let store = fixture_store();
+        let body = include_bytes!("../../tests/fixtures/metrics/podmetrics-v1beta1.json");
+        let stats = apply_pods(&store, &Mask::all(&POD_FAMILIES), body, FIXTURE_CUTOFF, 1).unwrap();
+        assert_eq!(
+            stats,
+            ResponseStats {
+                // web-7d9f8b6c5d-x2k4p at 05:30:00Z; worker (on corpus-node-c) at 05:21:40Z; the
+                // unmatched pod's timestamp is not tracked.
+                newest: Some(1_795_498_200.0),
+                oldest: Some(1_795_497_700.0),
+                // Running pods on Ready nodes: web-7d9f8b6c5d-x2k4p (corpus-node-a) only.
+                expected: 1,
+                reported: 1,
+                // shop/web-7d9f8b6c5d-r5j8w: not in the pod watch.
+                unmatched: 1,
+                // train-0's cpu "lots": that sample only is dropped.
+                decode_errors: 1,
+            }
+        );
+        const WEB: &str = r#"namespace="shop",pod="web-7d9f8b6c5d-x2k4p",uid="9bd56d2f-59d7-4c5a-b68e-74a7eaddd077""#;
+        const WORKER: &str =
+            r#"namespace="jobs",pod="worker-6f7c9d8b5-pz9kd",uid="c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f""#;
+        const TRAIN: &str = r#"namespace="ml",pod="train-0",uid="1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d""#;
+        let want: Vec<String> = [
+            // Entries in (namespace, name) order: jobs, ml, shop.
+            format!(
+                r#"kube_pod_container_resource_usage{{{WORKER},container="worker",node="corpus-node-c",resource="cpu",unit="core"}} 0.154"#
+            ),
+            format!(
+                r#"kube_pod_container_resource_usage{{{WORKER},container="worker",node="corpus-node-c",resource="memory",unit="byte"}} 5.36870912e+08"#
+            ),
+            format!(
+                r#"kube_pod_container_resource_usage{{{TRAIN},container="trainer",node="gpu-node-1",resource="memory",unit="byte"}} 1.23456789e+08"#
+            ),
+            format!(
+                r#"kube_pod_container_resource_usage{{{WEB},container="istio-proxy",node="corpus-node-a",resource="cpu",unit="core"}} 0.003127846"#
+            ),
+            // 48324Ki = 49483776 bytes.
+            format!(
+                r#"kube_pod_container_resource_usage{{{WEB},container="istio-proxy",node="corpus-node-a",resource="memory",unit="byte"}} 4.9483776e+07"#
+            ),
+            format!(
+                r#"kube_pod_container_resource_usage{{{WEB},container="nginx",node="corpus-node-a",resource="cpu",unit="core"}} 0.002311974"#
+            ),
+            // 9876Ki = 10113024 bytes.
+            format!(
+                r#"kube_pod_container_resource_usage{{{WEB},container="nginx",node="corpus-node-a",resource="memory",unit="byte"}} 1.0113024e+07"#
+            ),
+            format!("kube_pod_resource_usage_timestamp_seconds{{{WORKER}}} 1.7954977e+09"),
+            format!("kube_pod_resource_usage_timestamp_seconds{{{TRAIN}}} 1.795498197e+09"),
+            format!("kube_pod_resource_usage_timestamp_seconds{{{WEB}}} 1.7954982e+09"),
+            format!("kube_pod_resource_usage_window_seconds{{{WORKER}}} 60.5"),
+            format!("kube_pod_resource_usage_window_seconds{{{TRAIN}}} 20"),
+            format!("kube_pod_resource_usage_window_seconds{{{WEB}}} 14.887"),
+        ]
+        .into();
+        assert_eq!(samples(&store, crate::usage::POD_USAGE), want);
+    }
 }
