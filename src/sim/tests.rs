@@ -1154,63 +1154,6 @@ async fn bad_requests_get_errors_and_the_server_keeps_serving() {
     assert!(tokio::time::timeout(GUARD, w.next_line()).await.unwrap().is_none());
 }
 
-/// Rough throughput numbers for 100k realistic pods (run with `--release -- --ignored --nocapture`).
-/// Client-side JSON parsing is left out: the numbers are the sim's.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
-async fn perf_100k_pods() {
-    let sim = Sim::start().await.unwrap();
-    let capture = include_str!("../../tests/fixtures/apiserver-wire/object-pod.http");
-    let template: Value = serde_json::from_str(capture.split("\r\n\r\n").nth(1).unwrap()).unwrap();
-    let t = Instant::now();
-    for i in 0..100_000 {
-        let mut p = template.clone();
-        p["metadata"]["name"] = json!(format!("pod-{i:06}"));
-        p["metadata"]["namespace"] = json!(format!("ns-{}", i % 50));
-        p["metadata"].as_object_mut().unwrap().remove("uid");
-        sim.create(p).unwrap();
-    }
-    println!("create 100k: {:?}", t.elapsed());
-    let continue_of = |body: &[u8]| {
-        let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_string();
-        head.split(r#""continue":""#)
-            .nth(1)
-            .map(|r| r.split('"').next().unwrap().to_string())
-    };
-    let t = Instant::now();
-    let (mut pages, mut bytes) = (0, 0);
-    let mut tok: Option<String> = None;
-    loop {
-        let q = match &tok {
-            Some(t) => format!("/api/v1/pods?&limit=500&continue={t}"),
-            None => "/api/v1/pods?&limit=500".to_string(),
-        };
-        let r = get(sim.addr(), &q).await;
-        bytes += r.body.len();
-        pages += 1;
-        tok = continue_of(&r.body);
-        if tok.is_none() {
-            break;
-        }
-    }
-    println!(
-        "paged list: {pages} pages of 500, {} MB: {:?}",
-        bytes / 1_000_000,
-        t.elapsed()
-    );
-    let t = Instant::now();
-    let r = get(sim.addr(), "/api/v1/pods").await;
-    println!("unpaged list {} MB: {:?}", r.body.len() / 1_000_000, t.elapsed());
-    let t = Instant::now();
-    let r = get(sim.addr(), "/api/v1/pods?watch=1&timeoutSeconds=1").await;
-    let events = r.body.iter().filter(|b| **b == b'\n').count();
-    println!(
-        "watch: {events} initial events, {} MB: {:?} (incl. the 1 s timeout)",
-        r.body.len() / 1_000_000,
-        t.elapsed()
-    );
-}
-
 #[test]
 fn public_types_are_send_and_sync() {
     fn check<T: Send + Sync>() {}

@@ -1015,28 +1015,3 @@ async fn kube_reads_apiservices_and_metrics() {
         .unwrap();
     assert!(one.data["window"].is_string());
 }
-
-/// `cargo test --release --lib sim::tests_metrics::perf -- --ignored --nocapture`
-#[tokio::test]
-#[ignore = "perf: 100k pods"]
-async fn perf_metrics_100k_pods() {
-    let sim = sim_with(true, 15).await;
-    let model = ClusterModel::new(ClusterSpec::for_pods(100_000, 1), jiff::Timestamp::now());
-    for o in model.objects() {
-        sim.create(o).unwrap();
-    }
-    for round in 0..3 {
-        let t = Instant::now();
-        let r = get(sim.addr(), PODS).await;
-        let took = t.elapsed();
-        println!(
-            "pods list {round}: {} items, {} MB, {took:?}",
-            items(&r).len(),
-            r.body.len() / 1_000_000
-        );
-        let t = Instant::now();
-        let r = get(sim.addr(), NODES).await;
-        let took = t.elapsed();
-        println!("nodes list {round}: {} items, {took:?}", items(&r).len());
-    }
-}
