@@ -5,6 +5,10 @@ use kube_state_exporter::cli::{Cli, Command};
 use kube_state_exporter::exposition::Format;
 use kube_state_exporter::{app, bench, demo, render};
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube_runtime=warn,kube_client=warn"));
