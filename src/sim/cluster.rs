@@ -47,7 +47,7 @@ pub enum Op {
 const ALPHANUM: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 /// SplitMix64 finalizer: a well-mixed 64-bit hash of `z`.
-fn mix(z: u64) -> u64 {
+pub(super) fn mix(z: u64) -> u64 {
     let mut z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -55,7 +55,7 @@ fn mix(z: u64) -> u64 {
 }
 
 /// FNV-1a of a string, mixed.
-fn hash_str(s: &str) -> u64 {
+pub(super) fn hash_str(s: &str) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     for b in s.bytes() {
         h ^= u64::from(b);
@@ -4671,22 +4671,7 @@ mod tests {
         for t in 1..=60 {
             for op in m.churn(at(now(), t * 5), 30) {
                 let desc = format!("{op:?}");
-                let r = match op {
-                    Op::Create(o) => sim.create(o).map(drop),
-                    Op::Replace(o) => sim.replace(o).map(drop),
-                    Op::Patch {
-                        resource,
-                        namespace,
-                        name,
-                        patch,
-                    } => sim.patch(resource, namespace.as_deref(), &name, &patch).map(drop),
-                    Op::Delete {
-                        resource,
-                        namespace,
-                        name,
-                    } => sim.delete(resource, namespace.as_deref(), &name).map(drop),
-                };
-                if let Err(e) = r {
+                if let Err(e) = crate::demo::apply_op(&sim, op) {
                     panic!("tick {t}: {e}: {desc}");
                 }
             }

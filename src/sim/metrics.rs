@@ -26,6 +26,7 @@
 //! with `"metadata":{}`; `labelSelector` and `fieldSelector` (`metadata.name`,
 //! `metadata.namespace`) filter them. A watch answers 405 MethodNotAllowed.
 
+use super::cluster::{hash_str, mix};
 use super::faults::Injected;
 use super::http::{Query, forbidden, method_not_allowed, resource_list, unknown_resource};
 use super::json::{format_rfc3339, now_rfc3339};
@@ -95,23 +96,6 @@ fn faults<T>(core: &Core, f: impl FnOnce(&mut MetricsFaults) -> T) -> T {
 // ---------------------------------------------------------------------------------------------
 // Deterministic noise, quantities, durations
 // ---------------------------------------------------------------------------------------------
-
-/// SplitMix64 finalizer.
-fn mix(z: u64) -> u64 {
-    let mut z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn hash_str(s: &str) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    mix(h)
-}
 
 /// Uniform in [0, 1).
 fn unit(h: u64) -> f64 {
