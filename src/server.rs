@@ -3,7 +3,6 @@
 //! exporter's own `/metrics`.
 
 use std::convert::Infallible;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,12 +14,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use tokio::net::TcpListener;
 
 use crate::exposition::Format;
-use crate::store::{SnapshotChunks, Store};
+use crate::store::{Encoding, MemberWriter, SnapshotChunks, Store};
 use crate::telemetry::Telemetry;
 
 /// Size of the pieces a scrape body is streamed in: big enough to amortise per-chunk costs,
@@ -106,13 +103,21 @@ async fn metrics(State(state): State<AppState>, Query(query): Query<MetricsQuery
     let snapshot = state
         .store
         .snapshot(|r| (include.is_empty() || include.iter().any(|i| i == r)) && !exclude.iter().any(|e| e == r));
+    // Gzip comes out of the store already encoded: unchanged runs as cached members.
+    let encoding = if gzip { Encoding::Gzip } else { Encoding::Identity };
     let chunks = TimedChunks {
-        inner: snapshot.into_chunks(format, CHUNK_SIZE),
+        inner: snapshot.into_chunks(format, encoding, CHUNK_SIZE),
         started,
-        bytes: 0,
         telemetry: state.telemetry.clone(),
     };
-    let mut response = streamed_response(chunks, gzip);
+    let mut response = Response::new(Body::from_stream(futures::stream::iter(
+        chunks.map(Ok::<_, Infallible>),
+    )));
+    if gzip {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
@@ -123,13 +128,15 @@ async fn metrics(State(state): State<AppState>, Query(query): Query<MetricsQuery
 }
 
 /// A response whose body is the given chunks, gzip-compressed on the fly when `gzip` is set
-/// (one gzip member, fast level). Shared with the benchmark's static-buffer baseline so both
-/// measure the same code.
+/// (one gzip member, with the store's compressor and level). The benchmark's static-buffer
+/// baseline serves through this, so it measures the same HTTP stack and compression code.
 pub fn streamed_response(chunks: impl Iterator<Item = Bytes> + Send + 'static, gzip: bool) -> Response {
     if gzip {
         let body = GzipChunks {
             inner: chunks,
-            encoder: Some(GzEncoder::new(Vec::new(), Compression::fast())),
+            writer: MemberWriter::default(),
+            out: Vec::new(),
+            done: false,
         };
         let mut r = Response::new(Body::from_stream(futures::stream::iter(body.map(Ok::<_, Infallible>))));
         r.headers_mut()
@@ -157,20 +164,18 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-/// Records scrape duration and size when the body has been fully produced (or dropped).
+/// Records scrape duration and (uncompressed) size when the body has been fully produced (or
+/// dropped).
 struct TimedChunks {
     inner: SnapshotChunks,
     started: Instant,
-    bytes: usize,
     telemetry: Arc<Telemetry>,
 }
 
 impl Iterator for TimedChunks {
     type Item = Bytes;
     fn next(&mut self) -> Option<Bytes> {
-        let chunk = self.inner.next()?;
-        self.bytes += chunk.len();
-        Some(chunk)
+        self.inner.next()
     }
 }
 
@@ -180,35 +185,34 @@ impl Drop for TimedChunks {
             .http_duration
             .with_label_values(&["metrics", "get"])
             .observe(self.started.elapsed().as_secs_f64());
-        self.telemetry.scrape_bytes.observe(self.bytes as f64);
+        self.telemetry.scrape_bytes.observe(self.inner.plain_bytes() as f64);
     }
 }
 
 /// Compresses a chunk stream into one gzip member, yielding compressed pieces as they fill.
 struct GzipChunks<I> {
     inner: I,
-    encoder: Option<GzEncoder<Vec<u8>>>,
+    writer: MemberWriter,
+    out: Vec<u8>,
+    done: bool,
 }
 
 impl<I: Iterator<Item = Bytes>> Iterator for GzipChunks<I> {
     type Item = Bytes;
     fn next(&mut self) -> Option<Bytes> {
-        loop {
-            let encoder = self.encoder.as_mut()?;
+        while !self.done {
             match self.inner.next() {
-                Some(chunk) => {
-                    // Writing into a Vec cannot fail.
-                    let _ = encoder.write_all(&chunk);
-                    if encoder.get_ref().len() >= CHUNK_SIZE / 2 {
-                        return Some(std::mem::take(encoder.get_mut()).into());
-                    }
-                }
+                Some(chunk) => self.writer.write(&chunk, &mut self.out),
                 None => {
-                    let encoder = self.encoder.take()?;
-                    return encoder.finish().ok().map(Bytes::from);
+                    self.writer.finish(&mut self.out);
+                    self.done = true;
                 }
             }
+            if self.out.len() >= CHUNK_SIZE / 2 {
+                break;
+            }
         }
+        (!self.out.is_empty()).then(|| Bytes::from(std::mem::take(&mut self.out)))
     }
 }
 
@@ -277,7 +281,9 @@ mod tests {
         let expected: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
         let gz = GzipChunks {
             inner: chunks.into_iter(),
-            encoder: Some(GzEncoder::new(Vec::new(), Compression::fast())),
+            writer: MemberWriter::default(),
+            out: Vec::new(),
+            done: false,
         };
         let compressed: Vec<u8> = gz.flat_map(|c| c.to_vec()).collect();
         let mut decoded = Vec::new();

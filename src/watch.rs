@@ -118,7 +118,8 @@ impl<K: ObjectFamilies> KindRenderer<K> {
         scope.apply(key, uid, rv, || self.families.render(obj, &self.context));
     }
 
-    fn relist_apply(&self, relist: &mut Relist, scope: &Scope, obj: &K) {
+    /// Adds one listed object to a relist in progress.
+    pub fn relist_apply(&self, relist: &mut Relist, scope: &Scope, obj: &K) {
         let meta = obj.meta();
         let key = ObjectKey::new(meta.namespace.as_deref(), meta.name.as_deref());
         let uid = meta.uid.as_deref().unwrap_or("");

@@ -387,7 +387,7 @@ async fn full_scrape_passes_promtool_in_every_encoding() {
     assert_eq!(headers["content-encoding"], "gzip");
     assert_eq!(headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
     let mut unzipped = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped).unwrap();
+    std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(&gz[..]), &mut unzipped).unwrap();
     assert_eq!(unzipped, plain, "gzip carries the same bytes");
 
     let (_, headers, om) = get(
@@ -444,6 +444,9 @@ fn bench_quick_runs_and_reports_every_figure() {
         "cached_bytes",
         "rss_over_cached",
         "peak_over_steady",
+        "rss_after_scrapes_bytes",
+        "cached_after_scrapes_bytes",
+        "first_gzip_seconds",
         "body_bytes",
         "body_gzip_bytes",
         "plain_ratio",
@@ -461,7 +464,13 @@ fn bench_quick_runs_and_reports_every_figure() {
             .unwrap_or_else(|| panic!("{figure} missing: {report}"));
         assert!(v > 0.0, "{figure} = {v}");
     }
-    for series in ["scrape_plain", "scrape_gzip", "static_plain", "static_gzip"] {
+    for series in [
+        "scrape_plain",
+        "scrape_gzip",
+        "scrape_gzip_churn",
+        "static_plain",
+        "static_gzip",
+    ] {
         for stat in ["p50", "p99", "min", "max"] {
             assert!(report[series][stat].as_f64().unwrap() > 0.0, "{series}.{stat}");
         }

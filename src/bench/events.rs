@@ -26,16 +26,23 @@ pub struct EventRates {
 }
 
 /// Builds `count` MODIFIED event lines for real-shaped pods (each a newer resourceVersion of a
-/// pod already in the store), then times both paths over the same bytes.
+/// pod already in the store, with one more container restart), then times both paths over the
+/// same bytes.
 pub fn measure(count: usize, seed: u64) -> anyhow::Result<EventRates> {
     let model = ClusterModel::new(ClusterSpec::for_pods(count.max(50), seed), jiff::Timestamp::now());
-    let mut pods: Vec<serde_json::Value> = model.objects().filter(|o| o["kind"] == "Pod").take(count).collect();
+    let pods: Vec<serde_json::Value> = model.objects().filter(|o| o["kind"] == "Pod").take(count).collect();
     anyhow::ensure!(!pods.is_empty(), "the generated cluster has no pods");
     let lines: Vec<Vec<u8>> = pods
-        .iter_mut()
+        .iter()
         .enumerate()
         .map(|(i, pod)| {
+            let mut pod = pod.clone();
             pod["metadata"]["resourceVersion"] = (1_000_000 + i).to_string().into();
+            // A real change, as a container restart: one family's lines differ from the stored
+            // version, so the store does the work of a real update, not of a no-op resync.
+            if let Some(restarts) = pod.pointer_mut("/status/containerStatuses/0/restartCount") {
+                *restarts = (restarts.as_u64().unwrap_or(0) + 1).into();
+            }
             // "type" before "object", as API servers write it (serde_json's map would sort it last).
             format!(r#"{{"type":"MODIFIED","object":{pod}}}"#).into_bytes()
         })
@@ -47,12 +54,15 @@ pub fn measure(count: usize, seed: u64) -> anyhow::Result<EventRates> {
     };
     let kind = KindStore::new("pods", renderer.families.headers(), &[]);
     let scope = &kind.scopes()[0];
-    // Seed the store with an older version of every pod so each event is a real update.
-    for pod in &pods {
-        let mut older: Pod = serde_json::from_value(pod.clone())?;
+    // Seed the store with an older version of every pod, listed as a watcher's initial list
+    // is, so each event is a real update of a packed object.
+    let mut relist = scope.begin_relist();
+    for pod in pods {
+        let mut older: Pod = serde_json::from_value(pod)?;
         older.metadata.resource_version = Some("1".into());
-        renderer.apply(scope, &older);
+        renderer.relist_apply(&mut relist, scope, &older);
     }
+    scope.commit_relist(relist);
 
     let started = Instant::now();
     let mut decoded = 0usize;

@@ -45,14 +45,23 @@ pub struct ScaleReport {
     pub rss_over_cached: f64,
     /// peak RSS during sync ÷ steady RSS.
     pub peak_over_steady: f64,
+    /// Exporter RSS after the sequential scrape series (gzip members cached by then), bytes.
+    pub rss_after_scrapes_bytes: u64,
+    /// Cached bytes after the scrape series (lines plus the gzip members scrapes compressed).
+    pub cached_after_scrapes_bytes: u64,
     /// `/metrics` body size, bytes.
     pub body_bytes: usize,
     /// `/metrics` gzip body size, bytes.
     pub body_gzip_bytes: usize,
     /// Exporter `/metrics`, plain.
     pub scrape_plain: Spread,
-    /// Exporter `/metrics`, gzip.
+    /// The first gzip scrape after sync, which compresses every run once, seconds.
+    pub first_gzip_seconds: f64,
+    /// Exporter `/metrics`, gzip (members cached by the first gzip scrape).
     pub scrape_gzip: Spread,
+    /// Exporter `/metrics`, gzip, one scraper while `events_per_second` pod updates flow (changed
+    /// families are compressed on the fly).
+    pub scrape_gzip_churn: Spread,
     /// The same bytes from one static buffer through the same axum/hyper stack, plain.
     pub static_plain: Spread,
     /// The same bytes, static, gzip at the same level.
@@ -161,18 +170,25 @@ async fn run_scale(
     let (_, peak_rss_sync_bytes) = memory(pid).context("reading exporter memory")?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (steady_rss_bytes, _) = memory(pid).context("reading exporter memory")?;
-    let cached_bytes = cached_bytes(telemetry).await?;
+    let cached_bytes = read_cached_bytes(telemetry).await?;
 
     let (_, body) = timed_get(addr, "/metrics", false).await?;
-    let (_, gz) = timed_get(addr, "/metrics", true).await?;
+    let (first_gzip, gz) = timed_get(addr, "/metrics", true).await?;
     let scrape_plain = Spread::of(&latencies(addr, "/metrics", false, scrapes).await?);
     let scrape_gzip = Spread::of(&latencies(addr, "/metrics", true, scrapes).await?);
+    let (rss_after_scrapes_bytes, _) = memory(pid).context("reading exporter memory")?;
+    let cached_after_scrapes_bytes = read_cached_bytes(telemetry).await?;
 
     let (static_addr, static_server) = static_server(body.clone()).await?;
     let static_plain = Spread::of(&latencies(static_addr, "/metrics", false, scrapes).await?);
     let static_gzip = Spread::of(&latencies(static_addr, "/metrics", true, scrapes).await?);
-    let (static_concurrent, _) =
-        concurrent_scrapes(static_addr, sim_addr, pods, args.seed, args.parallel, scrapes, 0).await?;
+    let idle = Load {
+        sim: sim_addr,
+        pods,
+        seed: args.seed,
+        rate: 0,
+    };
+    let (static_concurrent, _) = concurrent_scrapes(static_addr, &idle, args.parallel, scrapes, false).await?;
     static_server.abort();
 
     let events = tokio::task::spawn_blocking({
@@ -182,16 +198,14 @@ async fn run_scale(
     })
     .await??;
 
-    let (concurrent, sent_rate) = concurrent_scrapes(
-        addr,
-        sim_addr,
+    let churn = Load {
+        sim: sim_addr,
         pods,
-        args.seed,
-        args.parallel,
-        scrapes,
-        args.events_per_second,
-    )
-    .await?;
+        seed: args.seed,
+        rate: args.events_per_second,
+    };
+    let (gzip_churn, _) = concurrent_scrapes(addr, &churn, 1, scrapes * 4, true).await?;
+    let (concurrent, sent_rate) = concurrent_scrapes(addr, &churn, args.parallel, scrapes, false).await?;
     let (_, peak_rss_concurrent_bytes) = memory(pid).context("reading exporter memory")?;
     drop(exporter);
     drop(sim);
@@ -208,13 +222,17 @@ async fn run_scale(
         cached_bytes,
         rss_over_cached: steady_rss_bytes as f64 / cached_bytes.max(1) as f64,
         peak_over_steady: peak_rss_sync_bytes as f64 / steady_rss_bytes.max(1) as f64,
+        rss_after_scrapes_bytes,
+        cached_after_scrapes_bytes,
         body_bytes: body.len(),
         body_gzip_bytes: gz.len(),
         plain_ratio: scrape_plain.p50 / static_plain.p50,
         gzip_ratio: scrape_gzip.p50 / static_gzip.p50,
         gzip_over_static_plain: scrape_gzip.p50 / static_plain.p50,
         scrape_plain,
+        first_gzip_seconds: first_gzip.as_secs_f64(),
         scrape_gzip,
+        scrape_gzip_churn: Spread::of(&gzip_churn),
         static_plain,
         static_gzip,
         events,
@@ -292,7 +310,7 @@ fn list_path(resource: &str) -> Option<&'static str> {
     })
 }
 
-async fn cached_bytes(telemetry: SocketAddr) -> anyhow::Result<u64> {
+async fn read_cached_bytes(telemetry: SocketAddr) -> anyhow::Result<u64> {
     let (_, body) = timed_get(telemetry, "/metrics", false).await?;
     let text = String::from_utf8_lossy(&body);
     Ok(text
@@ -327,29 +345,45 @@ async fn static_server(body: Bytes) -> anyhow::Result<(SocketAddr, tokio::task::
     Ok((addr, task))
 }
 
-/// `parallel` scrapers, each doing `rounds` scrapes, while pod status patches flow into the
-/// simulator at `rate` per second. Returns every scrape latency and the event rate achieved.
-async fn concurrent_scrapes(
-    addr: SocketAddr,
+/// The event stream sent to the simulator while scrapes are measured.
+struct Load {
     sim: SocketAddr,
     pods: usize,
     seed: u64,
+    /// Pod status patches per second (0 = none).
+    rate: usize,
+}
+
+/// `parallel` scrapers, each doing a quarter of `rounds` scrapes (at least 3), while `load`
+/// flows. Returns every scrape latency and the event rate achieved.
+async fn concurrent_scrapes(
+    addr: SocketAddr,
+    load: &Load,
     parallel: usize,
     rounds: usize,
-    rate: usize,
+    gzip: bool,
 ) -> anyhow::Result<(Vec<Duration>, f64)> {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Several connections: one request at a time per connection cannot reach 1 000/s against
     // a simulator sharing the machine's two cores.
     let generators: Vec<_> = (0..EVENT_CONNECTIONS)
-        .map(|i| tokio::spawn(generate_events(sim, pods, seed, rate, i, stop.clone())))
+        .map(|i| {
+            tokio::spawn(generate_events(
+                load.sim,
+                load.pods,
+                load.seed,
+                load.rate,
+                i,
+                stop.clone(),
+            ))
+        })
         .collect();
     // Let the event stream reach its rate before measuring.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut scrapers = Vec::new();
     for _ in 0..parallel {
         scrapers.push(tokio::spawn(async move {
-            latencies(addr, "/metrics", false, rounds.div_ceil(4).max(3)).await
+            latencies(addr, "/metrics", gzip, rounds.div_ceil(4).max(3)).await
         }));
     }
     let mut all = Vec::new();
@@ -439,6 +473,11 @@ fn print_report(r: &ScaleReport) {
         r.peak_over_steady
     );
     println!(
+        "after scrapes       RSS {:.1} MiB, cache {:.1} MiB (with the gzip members compressed by the first gzip scrape)",
+        mib(r.rss_after_scrapes_bytes),
+        mib(r.cached_after_scrapes_bytes)
+    );
+    println!(
         "body                {:.1} MiB plain, {:.1} MiB gzip",
         r.body_bytes as f64 / 1048576.0,
         r.body_gzip_bytes as f64 / 1048576.0
@@ -448,10 +487,15 @@ fn print_report(r: &ScaleReport) {
         ("exporter plain", r.scrape_plain),
         ("static plain", r.static_plain),
         ("exporter gzip", r.scrape_gzip),
+        ("gzip under events", r.scrape_gzip_churn),
         ("static gzip", r.static_gzip),
     ] {
         println!("{name:<19} {:>9.1} {:>9.1}", ms(s.p50), ms(s.p99));
     }
+    println!(
+        "first gzip scrape   {:>9.1} ms (compresses every run; later scrapes reuse the members)",
+        ms(r.first_gzip_seconds)
+    );
     println!(
         "ratios              plain {:.2}x static, gzip {:.2}x static gzip, gzip {:.2}x static plain",
         r.plain_ratio, r.gzip_ratio, r.gzip_over_static_plain

@@ -20,7 +20,7 @@ fn expected_nodes(nodes: Option<&KindStore>, cutoff: i64) -> HashSet<Box<str>> {
     let mut expected = HashSet::new();
     if let Some(nodes) = nodes {
         nodes.for_each(|key, entry| {
-            if let Some(index) = entry.rendered.index.as_deref()
+            if let Some(index) = entry.index.as_deref()
                 && index.live
                 && index.created <= cutoff
             {
@@ -101,7 +101,7 @@ pub fn apply_pods(store: &Store, mask: &Mask, body: &[u8], cutoff: i64, seq: u64
     let mut stats = ResponseStats::default();
     if let Some(pods) = pods {
         pods.for_each(|_, entry| {
-            if is_expected(entry.rendered.index.as_deref()) {
+            if is_expected(entry.index.as_deref()) {
                 stats.expected += 1;
             }
         });
@@ -133,7 +133,7 @@ pub fn apply_pods(store: &Store, mask: &Mask, body: &[u8], cutoff: i64, seq: u64
             stats.unmatched += 1;
             continue;
         };
-        let index = pod.rendered.index.as_deref();
+        let index = pod.index.as_deref();
         if is_expected(index) {
             stats.reported += 1;
         }

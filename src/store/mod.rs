@@ -1,23 +1,35 @@
-//! The rendered-bytes cache: per kind, per watched namespace scope, object → {uid,
-//! resourceVersion, rendered families}. The one module that knows about concurrency.
+//! The rendered-bytes cache: per kind, per watched namespace scope, objects in key order with
+//! their identity and their rendered lines. The one module that knows about concurrency.
+//!
+//! Layout: a scope is a sorted run of [`block`]s of about 128 objects whose lines are packed
+//! family by family, so a scrape writes each family as one run per block (and, gzipped, as
+//! one cached gzip member per block) instead of one slice per object; updates sit beside the
+//! packed buffer until a repack folds them in. [`snapshot`] writes a scrape out.
 //!
 //! Invariants:
 //! - Writers are the watch tasks (one per kind × namespace scope); readers are scrapes.
 //! - An update whose resourceVersion is not newer than the one held is ignored (numeric
 //!   comparison when both are decimal, as on every etcd-backed server; otherwise any change is
 //!   accepted). A delete removes the object only if the UID matches.
-//! - A relist is built beside the live map and swapped in whole, so a scrape sees either the old
-//!   state or the new one, never a half-filled scope; objects missing from the relist vanish.
-//! - A scrape copies one scope's `Arc` pointers under a read lock and renders outside it, so a
-//!   writer waits at most for one scope's pointer copy.
+//! - A relist is built beside the live blocks and swapped in whole, so a scrape sees either the
+//!   old state or the new one, never a half-filled scope; objects missing from the relist vanish.
+//! - A scrape copies one scope's block pointers under a read lock and writes outside it, so a
+//!   writer waits at most for one scope's pointer copy; packed buffers are immutable.
 //! - Objects are ordered by (namespace, name); scopes of a kind are ordered by namespace, so a
 //!   scrape's output is deterministic.
+
+mod block;
+mod gzip;
+mod snapshot;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::exposition::Format;
-use crate::families::{FamilyHeader, Rendered};
+use crate::families::{FamilyHeader, ObjectIndex, Rendered};
+use block::{Block, BlockBuilder, OwnedSource};
+pub use gzip::MemberWriter;
+use snapshot::{BlockView, Changes, KindSnapshot};
+pub use snapshot::{Encoding, Snapshot, SnapshotChunks};
 
 /// Where an object sits in output order.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,15 +50,25 @@ impl ObjectKey {
     }
 }
 
-/// One cached object.
+/// What the store knows about one object besides its lines.
 #[derive(Debug)]
 pub struct Entry {
     /// `metadata.uid`.
     pub uid: Box<str>,
     /// `metadata.resourceVersion` of the rendered state.
     pub resource_version: Box<str>,
-    /// The object's lines, family by family.
-    pub rendered: Rendered,
+    /// Join facts for kinds that have them (see [`ObjectIndex`]).
+    pub index: Option<Box<ObjectIndex>>,
+}
+
+impl Entry {
+    fn new(uid: &str, rv: &str, rendered: &mut Rendered) -> Arc<Entry> {
+        Arc::new(Entry {
+            uid: uid.into(),
+            resource_version: rv.into(),
+            index: rendered.index.take(),
+        })
+    }
 }
 
 /// What happened to an update.
@@ -66,24 +88,73 @@ fn is_newer(new: &str, held: &str) -> bool {
     }
 }
 
+/// True when an update (uid, rv) must be ignored given what is held.
+fn is_stale(held: &Entry, uid: &str, rv: &str) -> bool {
+    held.uid.as_ref() == uid && !is_newer(rv, &held.resource_version)
+}
+
 #[derive(Default)]
 struct ScopeState {
-    objects: BTreeMap<ObjectKey, Arc<Entry>>,
+    /// Non-empty blocks in key order.
+    blocks: Vec<Block>,
     synced: bool,
     last_error: Option<String>,
-    bytes: usize,
+}
+
+impl ScopeState {
+    /// The block a key belongs in (the first whose last key is not below it).
+    fn block_for(&self, key: &ObjectKey) -> Option<usize> {
+        let last = self.blocks.len().checked_sub(1)?;
+        Some(
+            self.blocks
+                .partition_point(|b| b.last_key().is_some_and(|k| k < key))
+                .min(last),
+        )
+    }
+
+    fn locate(&self, key: &ObjectKey) -> Option<(usize, usize)> {
+        let b = self.block_for(key)?;
+        let i = self.blocks[b].find(key).ok()?;
+        Some((b, i))
+    }
+
+    fn entry(&self, key: &ObjectKey) -> Option<&Arc<Entry>> {
+        self.locate(key).map(|(b, i)| &self.blocks[b].slots()[i].entry)
+    }
+
+    fn upsert(&mut self, families: usize, key: ObjectKey, entry: Arc<Entry>, rendered: Rendered) {
+        let Some(b) = self.block_for(&key) else {
+            let source = OwnedSource::Loose(Arc::new(rendered));
+            self.blocks.push(Block::pack(families, vec![(key, entry, source)]));
+            return;
+        };
+        let pos = self.blocks[b].find(&key);
+        self.blocks[b].upsert(pos, key, entry, rendered);
+        self.maintain(b);
+    }
+
+    /// Repacks or splits block `b` when it has drifted; drops it when empty.
+    fn maintain(&mut self, b: usize) {
+        if self.blocks[b].slots().is_empty() {
+            self.blocks.remove(b);
+        } else if self.blocks[b].needs_maintenance() {
+            let replaced = self.blocks.remove(b).maintain();
+            self.blocks.splice(b..b, replaced);
+        }
+    }
 }
 
 /// One watched namespace (or all namespaces) of one kind.
 pub struct Scope {
     namespace: Option<String>,
+    families: usize,
     state: RwLock<ScopeState>,
 }
 
 impl Scope {
     fn read(&self) -> RwLockReadGuard<'_, ScopeState> {
-        // A writer that panicked mid-update leaves a consistent map (every mutation is a single
-        // insert/remove/swap), so a poisoned lock is safe to keep using.
+        // A writer that panicked mid-update leaves blocks that are each consistent (every
+        // mutation of a block completes before the next begins), so a poisoned lock is kept.
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -98,65 +169,54 @@ impl Scope {
 
     /// Applies an added/modified object. `render` runs only when the update is newer.
     pub fn apply(&self, key: ObjectKey, uid: &str, rv: &str, render: impl FnOnce() -> Rendered) -> ApplyOutcome {
-        if let Some(held) = self.read().objects.get(&key)
-            && held.uid.as_ref() == uid
-            && !is_newer(rv, &held.resource_version)
-        {
+        if self.read().entry(&key).is_some_and(|held| is_stale(held, uid, rv)) {
             return ApplyOutcome::Stale;
         }
         // Rendering happens outside the lock; the check is repeated under it because another
         // writer for the same scope could have raced (only in tests and `render`).
-        let entry = Arc::new(Entry {
-            uid: uid.into(),
-            resource_version: rv.into(),
-            rendered: render(),
-        });
+        let mut rendered = render();
+        let entry = Entry::new(uid, rv, &mut rendered);
         let mut state = self.write();
-        if let Some(held) = state.objects.get(&key)
-            && held.uid.as_ref() == uid
-            && !is_newer(rv, &held.resource_version)
-        {
+        if state.entry(&key).is_some_and(|held| is_stale(held, uid, rv)) {
             return ApplyOutcome::Stale;
         }
-        let added = entry.rendered.heap_size();
-        if let Some(old) = state.objects.insert(key, entry) {
-            state.bytes -= old.rendered.heap_size();
-        }
-        state.bytes += added;
+        state.upsert(self.families, key, entry, rendered);
         ApplyOutcome::Stored
     }
 
     /// Removes a deleted object (only if the UID is the one held).
     pub fn delete(&self, key: &ObjectKey, uid: &str) -> bool {
         let mut state = self.write();
-        match state.objects.get(key) {
-            Some(held) if held.uid.as_ref() == uid || uid.is_empty() => {
-                if let Some(old) = state.objects.remove(key) {
-                    state.bytes -= old.rendered.heap_size();
-                }
-                true
-            }
-            _ => false,
+        let Some((b, i)) = state.locate(key) else {
+            return false;
+        };
+        let held = &state.blocks[b].slots()[i].entry;
+        if held.uid.as_ref() != uid && !uid.is_empty() {
+            return false;
         }
+        state.blocks[b].remove(i);
+        state.maintain(b);
+        true
     }
 
-    /// Starts a relist: a new map is filled beside the live one.
+    /// Starts a relist: new blocks are filled beside the live ones.
     pub fn begin_relist(&self) -> Relist {
         Relist {
-            objects: BTreeMap::new(),
+            builder: BlockBuilder::new(self.families),
+            unsorted: BTreeMap::new(),
+            len: 0,
         }
     }
 
     /// Swaps a finished relist in and marks the scope synced.
     pub fn commit_relist(&self, relist: Relist) {
-        let bytes = relist.objects.values().map(|e| e.rendered.heap_size()).sum();
+        let blocks = relist.finish(self.families);
         let mut state = self.write();
-        let old = std::mem::replace(&mut state.objects, relist.objects);
-        state.bytes = bytes;
+        let old = std::mem::replace(&mut state.blocks, blocks);
         state.synced = true;
         state.last_error = None;
         drop(state);
-        // The old map is freed here, outside the lock.
+        // The old blocks are freed here, outside the lock.
         drop(old);
     }
 
@@ -170,53 +230,119 @@ impl Scope {
         self.read().synced
     }
 
-    /// The entry held for a key, if any (resourceVersion checks in relists and tests).
+    /// The entry held for a key, if any (resourceVersion checks, joins, tests).
     pub fn get(&self, key: &ObjectKey) -> Option<Arc<Entry>> {
-        self.read().objects.get(key).cloned()
+        self.read().entry(key).cloned()
+    }
+
+    /// The held entry and its lines, for a relist that keeps them.
+    fn held(&self, key: &ObjectKey) -> Option<(Arc<Entry>, OwnedSource)> {
+        let state = self.read();
+        let (b, i) = state.locate(key)?;
+        let block = &state.blocks[b];
+        Some((block.slots()[i].entry.clone(), block.owned_source(i)?))
     }
 
     fn stats(&self) -> (usize, usize) {
         let s = self.read();
-        (s.objects.len(), s.bytes)
+        s.blocks
+            .iter()
+            .fold((0, 0), |(n, bytes), b| (n + b.slots().len(), bytes + b.heap_size()))
+    }
+
+    fn capture(&self, views: &mut Vec<BlockView>) -> usize {
+        let state = self.read();
+        let mut objects = 0;
+        for block in &state.blocks {
+            objects += block.slots().len();
+            let changes = block.changed().any().then(|| {
+                Box::new(Changes {
+                    changed: block.changed().clone(),
+                    sources: block.slots().iter().map(|s| s.source.clone()).collect(),
+                })
+            });
+            views.push(BlockView {
+                packed: block.packed().clone(),
+                changes,
+            });
+        }
+        objects
     }
 }
 
 /// A relist in progress; see [`Scope::begin_relist`].
+///
+/// Lists arrive in key order from real API servers, so objects are packed into blocks as they
+/// come and each page's renderings are freed right away; objects that arrive out of order wait
+/// in a map and are merged in at the commit.
 pub struct Relist {
-    objects: BTreeMap<ObjectKey, Arc<Entry>>,
+    builder: BlockBuilder,
+    unsorted: BTreeMap<ObjectKey, (Arc<Entry>, OwnedSource)>,
+    len: usize,
 }
 
 impl Relist {
     /// Adds a listed object. An object whose uid and resourceVersion equal the live entry's
     /// reuses that rendering instead of rendering again.
     pub fn apply(&mut self, live: &Scope, key: ObjectKey, uid: &str, rv: &str, render: impl FnOnce() -> Rendered) {
-        let entry = match live.get(&key) {
-            Some(held) if held.uid.as_ref() == uid && held.resource_version.as_ref() == rv => held,
-            _ => Arc::new(Entry {
-                uid: uid.into(),
-                resource_version: rv.into(),
-                rendered: render(),
-            }),
+        let (entry, source) = match live.held(&key) {
+            Some((held, source)) if held.uid.as_ref() == uid && held.resource_version.as_ref() == rv => (held, source),
+            _ => {
+                let mut rendered = render();
+                let entry = Entry::new(uid, rv, &mut rendered);
+                (entry, OwnedSource::Loose(Arc::new(rendered)))
+            }
         };
-        self.objects.insert(key, entry);
+        self.add(key, entry, source);
     }
 
     /// Keeps the live entry for an object that was listed but could not be decoded, so a
     /// malformed object loses no data it already had.
     pub fn keep_live(&mut self, live: &Scope, key: ObjectKey) {
-        if let Some(held) = live.get(&key) {
-            self.objects.insert(key, held);
+        if let Some((entry, source)) = live.held(&key) {
+            self.add(key, entry, source);
         }
     }
 
-    /// Objects collected so far.
+    fn add(&mut self, key: ObjectKey, entry: Arc<Entry>, source: OwnedSource) {
+        self.len += 1;
+        if self.builder.last_key().is_none_or(|last| &key > last) {
+            self.builder.push(key, entry, source);
+        } else {
+            self.unsorted.insert(key, (entry, source));
+        }
+    }
+
+    /// Objects collected so far (an object listed twice counts twice).
     pub fn len(&self) -> usize {
-        self.objects.len()
+        self.len
     }
 
     /// True when nothing has been collected.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
+        self.len == 0
+    }
+
+    /// The blocks, with out-of-order objects merged in (they win over an in-order copy).
+    fn finish(self, families: usize) -> Vec<Block> {
+        let blocks = self.builder.finish();
+        if self.unsorted.is_empty() {
+            return blocks;
+        }
+        let mut merged = BlockBuilder::new(families);
+        let mut extra = self.unsorted.into_iter().peekable();
+        for (key, entry, source) in blocks.into_iter().flat_map(Block::into_items) {
+            while let Some((k, (e, s))) = extra.next_if(|(k, _)| *k <= key) {
+                merged.push(k, e, s);
+            }
+            if merged.last_key() != Some(&key) {
+                merged.push(key, entry, source);
+            }
+        }
+        for (k, (e, s)) in extra {
+            merged.push(k, e, s);
+        }
+        merged.finish()
     }
 }
 
@@ -231,27 +357,24 @@ impl KindStore {
     /// A kind with one scope per namespace (sorted), or one all-namespace scope when
     /// `namespaces` is empty.
     pub fn new(resource: &'static str, headers: Vec<FamilyHeader>, namespaces: &[String]) -> Self {
-        let mut namespaces: Vec<String> = namespaces.to_vec();
+        let families = headers.len();
+        let mut namespaces: Vec<Option<String>> = namespaces.iter().cloned().map(Some).collect();
         namespaces.sort();
         namespaces.dedup();
-        let scopes = if namespaces.is_empty() {
-            vec![Scope {
-                namespace: None,
-                state: RwLock::default(),
-            }]
-        } else {
-            namespaces
-                .into_iter()
-                .map(|n| Scope {
-                    namespace: Some(n),
-                    state: RwLock::default(),
-                })
-                .collect()
-        };
+        if namespaces.is_empty() {
+            namespaces.push(None);
+        }
         KindStore {
             resource,
             headers: headers.into(),
-            scopes,
+            scopes: namespaces
+                .into_iter()
+                .map(|namespace| Scope {
+                    namespace,
+                    families,
+                    state: RwLock::default(),
+                })
+                .collect(),
         }
     }
 
@@ -270,7 +393,7 @@ impl KindStore {
         &self.headers
     }
 
-    /// Objects held and bytes of rendered output held.
+    /// Objects held and bytes held for them (packed lines, gzip members, loose renderings).
     pub fn stats(&self) -> (usize, usize) {
         self.scopes
             .iter()
@@ -294,8 +417,10 @@ impl KindStore {
     /// Visits every entry, one scope's read lock at a time (for joins such as usage coverage).
     pub fn for_each(&self, mut f: impl FnMut(&ObjectKey, &Entry)) {
         for scope in &self.scopes {
-            for (key, entry) in &scope.read().objects {
-                f(key, entry);
+            for block in &scope.read().blocks {
+                for slot in block.slots() {
+                    f(&slot.key, &slot.entry);
+                }
             }
         }
     }
@@ -306,12 +431,11 @@ impl KindStore {
     }
 
     fn snapshot(&self) -> KindSnapshot {
-        let mut objects = Vec::new();
-        for scope in &self.scopes {
-            objects.extend(scope.read().objects.values().cloned());
-        }
+        let mut blocks = Vec::new();
+        let objects = self.scopes.iter().map(|s| s.capture(&mut blocks)).sum();
         KindSnapshot {
             headers: self.headers.clone(),
+            blocks,
             objects,
         }
     }
@@ -341,7 +465,7 @@ impl Store {
         self.kinds.iter().find(|k| k.resource == resource)
     }
 
-    /// Captures what a scrape will write: per kind, pointers to the current entries.
+    /// Captures what a scrape will write: per kind, pointers to the current blocks.
     /// `include` selects kinds by resource name (KSM's `?resources=`/`?exclude_resources=`).
     pub fn snapshot(&self, include: impl Fn(&str) -> bool) -> Snapshot {
         Snapshot {
@@ -355,140 +479,10 @@ impl Store {
     }
 }
 
-struct KindSnapshot {
-    headers: Arc<[FamilyHeader]>,
-    objects: Vec<Arc<Entry>>,
-}
-
-/// A consistent view for one scrape, written out in chunks without holding any lock.
-pub struct Snapshot {
-    kinds: Vec<KindSnapshot>,
-}
-
-impl Snapshot {
-    /// Streams the exposition in chunks of about `chunk_size` bytes.
-    pub fn into_chunks(self, format: Format, chunk_size: usize) -> SnapshotChunks {
-        SnapshotChunks {
-            snapshot: self,
-            format,
-            chunk_size,
-            kind: 0,
-            family: 0,
-            object: 0,
-            header_done: false,
-            eof_done: false,
-        }
-    }
-
-    /// Writes the whole exposition into one buffer (for `render` and tests).
-    pub fn to_bytes(self, format: Format) -> Vec<u8> {
-        let mut out = Vec::new();
-        for chunk in self.into_chunks(format, 1 << 20) {
-            out.extend_from_slice(&chunk);
-        }
-        out
-    }
-
-    /// Number of objects captured.
-    pub fn object_count(&self) -> usize {
-        self.kinds.iter().map(|k| k.objects.len()).sum()
-    }
-}
-
-/// Iterator over exposition chunks; family-major: for each kind with objects, for each family,
-/// the HELP/TYPE lines once and then that family's lines from every object.
-pub struct SnapshotChunks {
-    snapshot: Snapshot,
-    format: Format,
-    chunk_size: usize,
-    kind: usize,
-    family: usize,
-    object: usize,
-    header_done: bool,
-    eof_done: bool,
-}
-
-impl Iterator for SnapshotChunks {
-    type Item = bytes::Bytes;
-
-    fn next(&mut self) -> Option<bytes::Bytes> {
-        let mut out = Vec::with_capacity(self.chunk_size + 4096);
-        while out.len() < self.chunk_size {
-            let Some(kind) = self.snapshot.kinds.get(self.kind) else {
-                if self.format == Format::OpenMetrics && !self.eof_done {
-                    self.eof_done = true;
-                    out.extend_from_slice(b"# EOF\n");
-                }
-                break;
-            };
-            // KSM writes a kind's headers only when it holds at least one object.
-            if kind.objects.is_empty() || self.family >= kind.headers.len() {
-                self.kind += 1;
-                self.family = 0;
-                self.object = 0;
-                self.header_done = false;
-                continue;
-            }
-            if !self.header_done {
-                let header = &kind.headers[self.family];
-                out.extend_from_slice(match self.format {
-                    Format::Text => &header.text,
-                    Format::OpenMetrics => &header.openmetrics,
-                });
-                self.header_done = true;
-            }
-            while self.object < kind.objects.len() && out.len() < self.chunk_size {
-                prefetch_ahead(&kind.objects, self.object, self.family);
-                out.extend_from_slice(kind.objects[self.object].rendered.family(self.family));
-                self.object += 1;
-            }
-            if self.object >= kind.objects.len() {
-                self.family += 1;
-                self.object = 0;
-                self.header_done = false;
-            }
-        }
-        if out.is_empty() { None } else { Some(out.into()) }
-    }
-}
-
-/// Each family pass visits every object's buffer once, in a different heap allocation each time,
-/// so a scrape of a large cache is bound by memory latency, not bandwidth. Three prefetch stages
-/// run ahead of the copy (the entry, then its offsets, then its slice) so the loads of later
-/// objects overlap the copy of the current one. Prefetches never fault and change no data.
-#[inline]
-fn prefetch_ahead(objects: &[Arc<Entry>], at: usize, family: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        const STAGE: usize = 8;
-        if let Some(entry) = objects.get(at + 3 * STAGE) {
-            // SAFETY: prefetching is a hint; any address is allowed and nothing is dereferenced.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(Arc::as_ptr(entry).cast()) };
-        }
-        if let Some(entry) = objects.get(at + 2 * STAGE) {
-            let ends = entry.rendered.ends.as_ptr().wrapping_add(family.saturating_sub(1));
-            // SAFETY: as above.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(ends.cast()) };
-        }
-        if let Some(entry) = objects.get(at + STAGE) {
-            let slice = entry.rendered.family(family);
-            let mut line = 0;
-            while line < slice.len() {
-                // SAFETY: as above; the address is inside the slice.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(slice.as_ptr().wrapping_add(line).cast()) };
-                line += 64;
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (objects, at, family);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exposition::MetricType;
+    use crate::exposition::{Format, MetricType};
 
     fn rendered(lines: &[&str]) -> Rendered {
         let mut bytes = Vec::new();
@@ -698,7 +692,7 @@ mod tests {
         let whole = store.snapshot(|_| true).to_bytes(Format::Text);
         let chunked: Vec<u8> = store
             .snapshot(|_| true)
-            .into_chunks(Format::Text, 64)
+            .into_chunks(Format::Text, Encoding::Identity, 64)
             .flat_map(|c| c.to_vec())
             .collect();
         assert_eq!(whole, chunked);
@@ -712,5 +706,153 @@ mod tests {
         });
         assert_eq!(store.snapshot(|r| r != "pods").object_count(), 0);
         assert_eq!(store.snapshot(|r| r == "pods").object_count(), 1);
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    //! The packed store against a flat model: after every kind of change, plain and gzip
+    //! scrapes must equal the model rendered family by family.
+
+    use std::collections::BTreeMap;
+    use std::io::Read;
+
+    use super::*;
+    use crate::exposition::{Format, MetricType};
+
+    const NAMES: [&str; 4] = ["f0", "f1", "f2", "f3"];
+
+    type Model = BTreeMap<ObjectKey, (String, Vec<String>)>;
+
+    fn rendered(per_family: &[String]) -> Rendered {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for l in per_family {
+            bytes.extend_from_slice(l.as_bytes());
+            ends.push(bytes.len() as u32);
+        }
+        Rendered {
+            bytes: bytes.into(),
+            ends: ends.into(),
+            index: None,
+        }
+    }
+
+    fn random_lines(rng: &mut fastrand::Rng, key: &ObjectKey) -> Vec<String> {
+        NAMES
+            .iter()
+            .map(|f| match rng.u8(..6) {
+                0 => String::new(),
+                1 => format!(
+                    "{f}{{o=\"{}\",c=\"x\"}} 1\n{f}{{o=\"{}\",c=\"y\"}} 2\n",
+                    key.name, key.name
+                ),
+                // Few distinct values, so many updates leave a family's bytes as they were.
+                v => format!("{f}{{n=\"{}\",o=\"{}\"}} {}\n", key.namespace, key.name, v % 3),
+            })
+            .collect()
+    }
+
+    fn expected(model: &Model) -> Vec<u8> {
+        let mut out = Vec::new();
+        if model.is_empty() {
+            return out;
+        }
+        for (f, name) in NAMES.iter().enumerate() {
+            out.extend_from_slice(format!("# HELP {name} H.\n# TYPE {name} gauge\n").as_bytes());
+            for (_, lines) in model.values() {
+                out.extend_from_slice(lines[f].as_bytes());
+            }
+        }
+        out
+    }
+
+    fn check(store: &Store, model: &Model, step: usize) {
+        let plain = store.snapshot(|_| true).to_bytes(Format::Text);
+        assert!(
+            plain == expected(model),
+            "plain scrape differs from the model at step {step}"
+        );
+        for _ in 0..2 {
+            let gz: Vec<u8> = store
+                .snapshot(|_| true)
+                .into_chunks(Format::Text, Encoding::Gzip, 4096)
+                .flat_map(|c| c.to_vec())
+                .collect();
+            let mut unzipped = Vec::new();
+            flate2::read::MultiGzDecoder::new(&gz[..])
+                .read_to_end(&mut unzipped)
+                .unwrap();
+            assert!(unzipped == plain, "gzip scrape differs from plain at step {step}");
+        }
+        assert_eq!(store.kinds()[0].stats().0, model.len());
+    }
+
+    #[test]
+    fn packed_blocks_match_a_flat_model_through_every_kind_of_change() {
+        let headers = NAMES
+            .iter()
+            .map(|n| FamilyHeader::new(n, "H.", MetricType::Gauge))
+            .collect();
+        let store = Store::new(vec![KindStore::new("pods", headers, &[])]);
+        let scope = &store.kinds()[0].scopes()[0];
+        let mut model = Model::new();
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mut rv = 1u64;
+        for step in 0..4000 {
+            let ns = ["a", "a-b", "b"][rng.usize(..3)];
+            let key = ObjectKey::new(Some(ns), Some(&format!("p{:03}", rng.usize(..400))));
+            rv += 1;
+            match rng.u8(..100) {
+                0..=59 => {
+                    let lines = random_lines(&mut rng, &key);
+                    let uid = model.get(&key).map_or_else(|| format!("u{rv}"), |(u, _)| u.clone());
+                    scope.apply(key.clone(), &uid, &rv.to_string(), || rendered(&lines));
+                    model.insert(key, (uid, lines));
+                }
+                60..=89 => {
+                    let uid = model.get(&key).map(|(u, _)| u.clone()).unwrap_or_default();
+                    assert_eq!(scope.delete(&key, &uid), model.remove(&key).is_some());
+                }
+                90..=92 => {
+                    // A relist: most objects unchanged (reused), some changed, some gone, new
+                    // ones added, a few delivered out of order.
+                    let mut items: Vec<(ObjectKey, String, Vec<String>, bool)> = Vec::new();
+                    for (k, (uid, lines)) in &model {
+                        match rng.u8(..10) {
+                            0 => {}
+                            1 => items.push((k.clone(), uid.clone(), random_lines(&mut rng, k), true)),
+                            _ => items.push((k.clone(), uid.clone(), lines.clone(), false)),
+                        }
+                    }
+                    for _ in 0..rng.usize(..20) {
+                        let k = ObjectKey::new(Some("c"), Some(&format!("new{}", rng.usize(..50))));
+                        items.push((k.clone(), format!("u{rv}"), random_lines(&mut rng, &k), true));
+                    }
+                    for _ in 0..rng.usize(..4) {
+                        if items.len() > 1 {
+                            let (i, j) = (rng.usize(..items.len()), rng.usize(..items.len()));
+                            items.swap(i, j);
+                        }
+                    }
+                    let mut relist = scope.begin_relist();
+                    model.clear();
+                    for (k, uid, lines, changed) in items {
+                        let version = if changed {
+                            rv.to_string()
+                        } else {
+                            scope
+                                .get(&k)
+                                .map_or_else(|| rv.to_string(), |e| e.resource_version.to_string())
+                        };
+                        relist.apply(scope, k.clone(), &uid, &version, || rendered(&lines));
+                        model.insert(k, (uid, lines));
+                    }
+                    scope.commit_relist(relist);
+                }
+                _ => check(&store, &model, step),
+            }
+        }
+        check(&store, &model, usize::MAX);
     }
 }

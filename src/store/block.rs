@@ -1,0 +1,640 @@
+//! Packed blocks: a run of objects in key order whose lines are stored family by family, so a
+//! scrape copies (or hands to hyper) one contiguous run per family per block instead of one
+//! slice per object, and keeps each run's gzip member once it has been compressed.
+//!
+//! Invariants:
+//! - `Packed` is immutable once built; scrapes share it through `Arc` and never lock it (its
+//!   gzip members fill once, through `OnceLock`).
+//! - A block's slots are its live objects in key order. A slot's lines are either object `i`
+//!   of the packed buffer (`Source::Packed(i)`) or a newer rendering held beside it
+//!   (`Source::Loose`).
+//! - `changed` has bit `f` clear only if the concatenation of every slot's family-`f` lines
+//!   equals the packed run `f`: such a run (and its gzip member) can be served as it is. Updates
+//!   that leave a family's bytes unchanged do not set its bit; inserts and deletes set the bits
+//!   of the families the object has lines in.
+//! - When loose and dead bytes reach a quarter of the packed bytes the block is repacked, which
+//!   bounds the memory held twice and the scatter work a scrape does for changed families.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+
+use super::gzip::MemberWriter;
+use super::{Entry, ObjectKey};
+use crate::families::Rendered;
+
+/// Objects per block when blocks are built in one go (relists, splits).
+pub const BLOCK_OBJECTS: usize = 128;
+/// A block that grows past this many objects is split in two.
+const MAX_BLOCK_OBJECTS: usize = 2 * BLOCK_OBJECTS;
+/// A block is also cut when its lines reach this size, so offsets stay small and one repack
+/// stays short even for kinds with very large objects.
+const BLOCK_BYTES: usize = 4 << 20;
+/// Repack when loose + dead bytes exceed packed bytes ÷ this.
+const REPACK_DIVISOR: usize = 2;
+
+/// One object's lines as a scrape or a repack reads them.
+#[derive(Clone, Copy)]
+pub enum SourceRef<'a> {
+    /// Object `i` of a packed buffer.
+    Packed(&'a Packed, u32),
+    /// A rendering not yet packed.
+    Loose(&'a Rendered),
+}
+
+impl<'a> SourceRef<'a> {
+    /// The object's lines of family `f`.
+    pub fn lines(self, f: usize) -> &'a [u8] {
+        match self {
+            SourceRef::Packed(p, i) => &p.bytes[p.object(f, i as usize)],
+            SourceRef::Loose(r) => r.family(f),
+        }
+    }
+
+    fn size(self, families: usize) -> usize {
+        match self {
+            SourceRef::Packed(..) => (0..families).map(|f| self.lines(f).len()).sum(),
+            SourceRef::Loose(r) => r.bytes.len(),
+        }
+    }
+}
+
+/// Where a slot's lines are.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// Object `i` of the block's packed buffer.
+    Packed(u32),
+    /// A newer rendering held beside the packed buffer until the next repack.
+    Loose(Arc<Rendered>),
+}
+
+impl Source {
+    /// Resolves against the block's packed buffer.
+    pub fn with<'a>(&'a self, packed: &'a Packed) -> SourceRef<'a> {
+        match self {
+            Source::Packed(i) => SourceRef::Packed(packed, *i),
+            Source::Loose(r) => SourceRef::Loose(r),
+        }
+    }
+}
+
+/// An owned source for objects that move between blocks (relists, splits).
+#[derive(Clone)]
+pub enum OwnedSource {
+    /// Object `i` of a packed buffer that stays alive while this is held.
+    Packed(Arc<Packed>, u32),
+    /// A rendering.
+    Loose(Arc<Rendered>),
+}
+
+impl OwnedSource {
+    fn as_ref(&self) -> SourceRef<'_> {
+        match self {
+            OwnedSource::Packed(p, i) => SourceRef::Packed(p, *i),
+            OwnedSource::Loose(r) => SourceRef::Loose(r),
+        }
+    }
+}
+
+/// Family-major lines of a block's objects, with each family's gzip member once compressed.
+pub struct Packed {
+    objects: usize,
+    bytes: Bytes,
+    /// `ends[f * objects + i]`: end offset of object `i`'s lines in family `f`.
+    ends: Box<[u32]>,
+    gzip: Box<[OnceLock<Bytes>]>,
+    gzip_bytes: AtomicUsize,
+}
+
+impl std::fmt::Debug for Packed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Packed")
+            .field("objects", &self.objects)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl Packed {
+    /// Packs `sources` (in key order) for `families` families. Gzip members of families whose
+    /// bit is clear in `unchanged_from`'s bits carry over (their runs are byte-identical).
+    pub fn build(families: usize, sources: &[SourceRef<'_>], unchanged_from: Option<(&Packed, &Bits)>) -> Packed {
+        let total: usize = sources.iter().map(|s| s.size(families)).sum();
+        let objects = sources.len();
+        let mut bytes = Vec::with_capacity(total);
+        let mut ends = Vec::with_capacity(families * objects);
+        for f in 0..families {
+            // Consecutive objects of one packed buffer are contiguous within a family, so they
+            // are copied as one slice: a repack costs a few copies per family, not one per object.
+            let mut pending: Option<(&Packed, Range<usize>)> = None;
+            let mut len = bytes.len();
+            for source in sources {
+                match *source {
+                    SourceRef::Packed(p, i) => {
+                        let r = p.object(f, i as usize);
+                        len += r.len();
+                        match &mut pending {
+                            Some((held, run)) if std::ptr::eq(*held, p) && run.end == r.start => run.end = r.end,
+                            _ => {
+                                if let Some((held, run)) = pending.replace((p, r)) {
+                                    bytes.extend_from_slice(&held.bytes[run]);
+                                }
+                            }
+                        }
+                    }
+                    SourceRef::Loose(r) => {
+                        if let Some((held, run)) = pending.take() {
+                            bytes.extend_from_slice(&held.bytes[run]);
+                        }
+                        bytes.extend_from_slice(r.family(f));
+                        len = bytes.len();
+                    }
+                }
+                // Blocks are cut at BLOCK_BYTES, far below u32::MAX.
+                ends.push(u32::try_from(len).unwrap_or(u32::MAX));
+            }
+            if let Some((held, run)) = pending {
+                bytes.extend_from_slice(&held.bytes[run]);
+            }
+            debug_assert_eq!(len, bytes.len());
+        }
+        let gzip: Box<[OnceLock<Bytes>]> = (0..families).map(|_| OnceLock::new()).collect();
+        let mut carried = 0;
+        if let Some((previous, changed)) = unchanged_from {
+            for (f, slot) in gzip.iter().enumerate() {
+                if !changed.get(f)
+                    && let Some(member) = previous.gzip.get(f).and_then(OnceLock::get)
+                {
+                    carried += member.len();
+                    let _ = slot.set(member.clone());
+                }
+            }
+        }
+        Packed {
+            objects,
+            bytes: Bytes::from(bytes),
+            ends: ends.into_boxed_slice(),
+            gzip,
+            gzip_bytes: AtomicUsize::new(carried),
+        }
+    }
+
+    /// The packed lines.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    fn offset(&self, at: usize) -> usize {
+        match at.checked_sub(1) {
+            Some(prev) => self.ends.get(prev).copied().unwrap_or(0) as usize,
+            None => 0,
+        }
+    }
+
+    /// Byte range of family `f`'s run (every object's lines of that family).
+    pub fn run(&self, f: usize) -> Range<usize> {
+        let start = self.offset(f * self.objects);
+        let end = self.offset((f + 1) * self.objects).max(start);
+        start..end.min(self.bytes.len())
+    }
+
+    /// Byte range of object `i`'s lines of family `f`.
+    pub fn object(&self, f: usize, i: usize) -> Range<usize> {
+        let at = f * self.objects + i;
+        let start = self.offset(at);
+        let end = (self.ends.get(at).copied().unwrap_or(0) as usize).max(start);
+        start..end.min(self.bytes.len())
+    }
+
+    /// Family `f`'s run as one gzip member, compressed by the first scrape that needs it.
+    pub fn gzip_member(&self, f: usize, writer: &mut MemberWriter) -> Bytes {
+        let Some(cell) = self.gzip.get(f) else {
+            return Bytes::new();
+        };
+        cell.get_or_init(|| {
+            let member = Bytes::from(writer.member(&self.bytes[self.run(f)]));
+            self.gzip_bytes.fetch_add(member.len(), Ordering::Relaxed);
+            member
+        })
+        .clone()
+    }
+
+    /// Bytes held: lines, offsets and gzip members.
+    pub fn heap_size(&self) -> usize {
+        self.bytes.len() + self.ends.len() * 4 + self.gzip_bytes.load(Ordering::Relaxed)
+    }
+}
+
+/// A small fixed-size bit set (one bit per family).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bits(Box<[u64]>);
+
+impl Bits {
+    /// All clear, for `n` bits.
+    pub fn new(n: usize) -> Self {
+        Bits(vec![0; n.div_ceil(64)].into_boxed_slice())
+    }
+
+    /// Sets bit `i` (ignored when out of range).
+    pub fn set(&mut self, i: usize) {
+        if let Some(word) = self.0.get_mut(i / 64) {
+            *word |= 1 << (i % 64);
+        }
+    }
+
+    /// Whether bit `i` is set.
+    pub fn get(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    /// Whether any bit is set.
+    pub fn any(&self) -> bool {
+        self.0.iter().any(|w| *w != 0)
+    }
+}
+
+/// One cached object in a block.
+#[derive(Debug)]
+pub struct Slot {
+    /// Output position.
+    pub key: ObjectKey,
+    /// Identity, version and join facts.
+    pub entry: Arc<Entry>,
+    /// Where its lines are.
+    pub source: Source,
+}
+
+/// Objects in key order plus their packed lines.
+pub struct Block {
+    families: usize,
+    slots: Vec<Slot>,
+    packed: Arc<Packed>,
+    changed: Bits,
+    loose_bytes: usize,
+    /// Loose bytes written plus packed bytes orphaned since the last repack.
+    churn: usize,
+}
+
+impl Block {
+    /// Packs objects (in key order) into a fresh block.
+    pub fn pack(families: usize, items: Vec<(ObjectKey, Arc<Entry>, OwnedSource)>) -> Block {
+        let sources: Vec<SourceRef<'_>> = items.iter().map(|(_, _, s)| s.as_ref()).collect();
+        let packed = Arc::new(Packed::build(families, &sources, None));
+        drop(sources);
+        let slots = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, (key, entry, _))| Slot {
+                key,
+                entry,
+                source: Source::Packed(i as u32),
+            })
+            .collect();
+        Block {
+            families,
+            slots,
+            packed,
+            changed: Bits::new(families),
+            loose_bytes: 0,
+            churn: 0,
+        }
+    }
+
+    /// The objects, in key order.
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
+    /// The packed lines.
+    pub fn packed(&self) -> &Arc<Packed> {
+        &self.packed
+    }
+
+    /// Families whose packed run no longer matches the slots.
+    pub fn changed(&self) -> &Bits {
+        &self.changed
+    }
+
+    /// Highest key held (blocks are never empty while stored).
+    pub fn last_key(&self) -> Option<&ObjectKey> {
+        self.slots.last().map(|s| &s.key)
+    }
+
+    /// Position of `key` among the slots.
+    pub fn find(&self, key: &ObjectKey) -> Result<usize, usize> {
+        self.slots.binary_search_by(|s| s.key.cmp(key))
+    }
+
+    /// A slot's lines as an owned source (for relists reusing an unchanged rendering).
+    pub fn owned_source(&self, i: usize) -> Option<OwnedSource> {
+        Some(match &self.slots.get(i)?.source {
+            Source::Packed(at) => OwnedSource::Packed(self.packed.clone(), *at),
+            Source::Loose(r) => OwnedSource::Loose(r.clone()),
+        })
+    }
+
+    /// Bytes held: packed buffer (with gzip members) and loose renderings.
+    pub fn heap_size(&self) -> usize {
+        self.packed.heap_size() + self.loose_bytes
+    }
+
+    /// Stores a rendering at `pos` (replacing the slot on `Ok`, inserting on `Err`).
+    pub fn upsert(&mut self, pos: Result<usize, usize>, key: ObjectKey, entry: Arc<Entry>, rendered: Rendered) {
+        let families = self.families;
+        match pos {
+            Ok(i) => {
+                let old = self.slots[i].source.with(&self.packed);
+                let mut identical = true;
+                for f in 0..families {
+                    if old.lines(f) != rendered.family(f) {
+                        self.changed.set(f);
+                        identical = false;
+                    }
+                }
+                let old_size = old.size(families);
+                let slot = &mut self.slots[i];
+                slot.entry = entry;
+                if identical {
+                    // Same bytes: keep serving the held lines; nothing new to store.
+                    return;
+                }
+                let size = rendered.heap_size();
+                if let Source::Loose(previous) = &slot.source {
+                    self.loose_bytes -= previous.heap_size();
+                } else {
+                    self.churn += old_size;
+                }
+                slot.source = Source::Loose(Arc::new(rendered));
+                self.loose_bytes += size;
+                self.churn += size;
+            }
+            Err(i) => {
+                for f in 0..families {
+                    if !rendered.family(f).is_empty() {
+                        self.changed.set(f);
+                    }
+                }
+                let size = rendered.heap_size();
+                self.slots.insert(
+                    i,
+                    Slot {
+                        key,
+                        entry,
+                        source: Source::Loose(Arc::new(rendered)),
+                    },
+                );
+                self.loose_bytes += size;
+                self.churn += size;
+            }
+        }
+    }
+
+    /// Removes slot `i`.
+    pub fn remove(&mut self, i: usize) {
+        let slot = self.slots.remove(i);
+        let lines = slot.source.with(&self.packed);
+        for f in 0..self.families {
+            if !lines.lines(f).is_empty() {
+                self.changed.set(f);
+            }
+        }
+        match &slot.source {
+            Source::Loose(r) => self.loose_bytes -= r.heap_size(),
+            Source::Packed(_) => self.churn += lines.size(self.families),
+        }
+    }
+
+    /// The objects with owned sources, in key order (for rebuilding blocks).
+    pub fn into_items(self) -> impl Iterator<Item = (ObjectKey, Arc<Entry>, OwnedSource)> {
+        let packed = self.packed;
+        self.slots.into_iter().map(move |slot| {
+            let source = match slot.source {
+                Source::Packed(i) => OwnedSource::Packed(packed.clone(), i),
+                Source::Loose(r) => OwnedSource::Loose(r),
+            };
+            (slot.key, slot.entry, source)
+        })
+    }
+
+    /// Whether the block has drifted far enough from its packed buffer to repack or split.
+    pub fn needs_maintenance(&self) -> bool {
+        self.slots.len() > MAX_BLOCK_OBJECTS
+            || self.churn * REPACK_DIVISOR > self.packed.bytes.len()
+            || (self.packed.bytes.len() > 2 * BLOCK_BYTES && self.slots.len() > 1)
+    }
+
+    /// Repacks (and splits when too large), returning the blocks that replace this one.
+    pub fn maintain(self) -> Vec<Block> {
+        if self.slots.len() > MAX_BLOCK_OBJECTS || self.packed.bytes.len() > 2 * BLOCK_BYTES {
+            let mut builder = BlockBuilder::new(self.families);
+            for (key, entry, source) in self.into_items() {
+                builder.push(key, entry, source);
+            }
+            return builder.finish();
+        }
+        let sources: Vec<SourceRef<'_>> = self.slots.iter().map(|s| s.source.with(&self.packed)).collect();
+        let packed = Arc::new(Packed::build(
+            self.families,
+            &sources,
+            Some((&self.packed, &self.changed)),
+        ));
+        drop(sources);
+        let slots = self
+            .slots
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| Slot {
+                key: s.key,
+                entry: s.entry,
+                source: Source::Packed(i as u32),
+            })
+            .collect();
+        vec![Block {
+            families: self.families,
+            slots,
+            packed,
+            changed: Bits::new(self.families),
+            loose_bytes: 0,
+            churn: 0,
+        }]
+    }
+}
+
+/// Cuts a key-ordered stream of objects into packed blocks as it arrives, so the renderings of
+/// a large list are folded into blocks (and freed) page by page rather than all at the end.
+pub struct BlockBuilder {
+    families: usize,
+    blocks: Vec<Block>,
+    open: Vec<(ObjectKey, Arc<Entry>, OwnedSource)>,
+    open_bytes: usize,
+}
+
+impl BlockBuilder {
+    /// An empty builder.
+    pub fn new(families: usize) -> Self {
+        BlockBuilder {
+            families,
+            blocks: Vec::new(),
+            open: Vec::new(),
+            open_bytes: 0,
+        }
+    }
+
+    /// The highest key pushed so far.
+    pub fn last_key(&self) -> Option<&ObjectKey> {
+        match self.open.last() {
+            Some((key, _, _)) => Some(key),
+            None => self.blocks.last().and_then(Block::last_key),
+        }
+    }
+
+    /// Appends an object; keys must arrive in increasing order (the caller checks).
+    pub fn push(&mut self, key: ObjectKey, entry: Arc<Entry>, source: OwnedSource) {
+        self.open_bytes += source.as_ref().size(self.families);
+        self.open.push((key, entry, source));
+        if self.open.len() >= BLOCK_OBJECTS || self.open_bytes >= BLOCK_BYTES {
+            self.seal();
+        }
+    }
+
+    fn seal(&mut self) {
+        if !self.open.is_empty() {
+            let items = std::mem::take(&mut self.open);
+            self.blocks.push(Block::pack(self.families, items));
+            self.open_bytes = 0;
+        }
+    }
+
+    /// The blocks, in key order.
+    pub fn finish(mut self) -> Vec<Block> {
+        self.seal();
+        self.blocks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(per_family: &[&str]) -> Rendered {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for l in per_family {
+            bytes.extend_from_slice(l.as_bytes());
+            ends.push(bytes.len() as u32);
+        }
+        Rendered {
+            bytes: bytes.into(),
+            ends: ends.into(),
+            index: None,
+        }
+    }
+
+    fn entry(rv: &str) -> Arc<Entry> {
+        Arc::new(Entry {
+            uid: "u".into(),
+            resource_version: rv.into(),
+            index: None,
+        })
+    }
+
+    fn block_of(n: usize) -> Block {
+        let items = (0..n)
+            .map(|i| {
+                let r = lines(&[&format!("a{{i=\"{i}\"}} 1\n"), &format!("b{{i=\"{i}\"}} 1\n")]);
+                (
+                    ObjectKey::new(Some("ns"), Some(&format!("p{i:03}"))),
+                    entry("1"),
+                    OwnedSource::Loose(Arc::new(r)),
+                )
+            })
+            .collect();
+        Block::pack(2, items)
+    }
+
+    #[test]
+    fn packed_runs_are_family_major_and_objects_addressable() {
+        let block = block_of(3);
+        let p = block.packed();
+        assert_eq!(
+            &p.bytes()[p.run(0)],
+            b"a{i=\"0\"} 1\na{i=\"1\"} 1\na{i=\"2\"} 1\n".as_slice()
+        );
+        assert_eq!(&p.bytes()[p.object(1, 2)], b"b{i=\"2\"} 1\n".as_slice());
+        assert!(!block.changed().any());
+    }
+
+    #[test]
+    fn an_update_marks_only_the_families_whose_bytes_changed() {
+        let mut block = block_of(3);
+        let key = ObjectKey::new(Some("ns"), Some("p001"));
+        let pos = block.find(&key);
+        // Same bytes, newer version: nothing changes and nothing loose is held.
+        block.upsert(
+            pos,
+            key.clone(),
+            entry("2"),
+            lines(&["a{i=\"1\"} 1\n", "b{i=\"1\"} 1\n"]),
+        );
+        assert!(!block.changed().any());
+        assert_eq!(block.loose_bytes, 0);
+        assert_eq!(block.slots()[1].entry.resource_version.as_ref(), "2");
+        block.upsert(pos, key, entry("3"), lines(&["a{i=\"1\"} 1\n", "b{i=\"1\"} 2\n"]));
+        assert!(!block.changed().get(0));
+        assert!(block.changed().get(1));
+    }
+
+    #[test]
+    fn a_repack_keeps_the_gzip_members_of_unchanged_families() {
+        let mut block = block_of(8);
+        let mut writer = MemberWriter::default();
+        let a = block.packed().gzip_member(0, &mut writer);
+        let b = block.packed().gzip_member(1, &mut writer);
+        let key = ObjectKey::new(Some("ns"), Some("p003"));
+        let pos = block.find(&key);
+        block.upsert(pos, key, entry("2"), lines(&["a{i=\"3\"} 1\n", "b{i=\"3\"} 9\n"]));
+        let mut repacked = block.maintain();
+        assert_eq!(repacked.len(), 1);
+        let block = repacked.remove(0);
+        assert!(!block.changed().any());
+        assert_eq!(block.packed().gzip_member(0, &mut writer).as_ptr(), a.as_ptr());
+        let b2 = block.packed().gzip_member(1, &mut writer);
+        assert_ne!(b2.as_ptr(), b.as_ptr());
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&b2[..]), &mut text).unwrap();
+        assert!(text.contains("b{i=\"3\"} 9\n"), "{text}");
+    }
+
+    #[test]
+    fn churn_triggers_a_repack_and_growth_a_split() {
+        let mut block = block_of(8);
+        let key = ObjectKey::new(Some("ns"), Some("p000"));
+        let pos = block.find(&key);
+        block.upsert(pos, key, entry("2"), lines(&["a{i=\"0\"} 2\n", ""]));
+        assert!(!block.needs_maintenance(), "one small change of eight objects");
+        for i in 1..4 {
+            let key = ObjectKey::new(Some("ns"), Some(&format!("p{i:03}")));
+            let pos = block.find(&key);
+            block.upsert(pos, key, entry("2"), lines(&["a 2\n", ""]));
+        }
+        assert!(block.needs_maintenance());
+        let mut big = block_of(MAX_BLOCK_OBJECTS);
+        let key = ObjectKey::new(Some("ns"), Some("zz"));
+        let pos = big.find(&key);
+        big.upsert(pos, key, entry("1"), lines(&["a 1\n", ""]));
+        assert!(big.needs_maintenance());
+        let parts = big.maintain();
+        assert_eq!(
+            parts.len(),
+            3,
+            "{} objects cut into blocks of {BLOCK_OBJECTS}",
+            MAX_BLOCK_OBJECTS + 1
+        );
+        assert_eq!(
+            parts.iter().map(|b| b.slots().len()).sum::<usize>(),
+            MAX_BLOCK_OBJECTS + 1
+        );
+    }
+}

@@ -1,0 +1,284 @@
+//! What a scrape captured (pointers to packed blocks, plus the sources of families that changed
+//! since packing) and the iterator that writes it out, plain or gzip, without any lock.
+//!
+//! Output is family-major: for each kind with objects, for each family, the HELP/TYPE lines
+//! once and then that family's run from every block. Plain runs of at least [`SHARE_MIN`] bytes
+//! go to hyper as slices of the packed buffer (no copy); gzip output is a series of members:
+//! each unchanged run's cached member as it is, everything else compressed on the fly.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::block::{Bits, Packed, Source};
+use super::gzip::MemberWriter;
+use crate::exposition::Format;
+use crate::families::FamilyHeader;
+
+/// Shared runs at least this long are sent as they are; shorter ones are copied into a chunk.
+const SHARE_MIN: usize = 16 * 1024;
+
+/// Content coding of a scrape body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// No compression.
+    Identity,
+    /// Gzip (a series of members).
+    Gzip,
+}
+
+/// A block as captured by a snapshot.
+pub(super) struct BlockView {
+    pub packed: Arc<Packed>,
+    /// Present when some family's run no longer matches the slots.
+    pub changes: Option<Box<Changes>>,
+}
+
+/// The families that changed since packing and where every object's current lines are.
+pub(super) struct Changes {
+    pub changed: Bits,
+    pub sources: Box<[Source]>,
+}
+
+pub(super) struct KindSnapshot {
+    pub headers: Arc<[FamilyHeader]>,
+    pub blocks: Vec<BlockView>,
+    pub objects: usize,
+}
+
+/// A consistent view for one scrape, written out in chunks without holding any lock.
+pub struct Snapshot {
+    pub(super) kinds: Vec<KindSnapshot>,
+}
+
+impl Snapshot {
+    /// Streams the exposition in chunks of about `chunk_size` bytes.
+    pub fn into_chunks(self, format: Format, encoding: Encoding, chunk_size: usize) -> SnapshotChunks {
+        SnapshotChunks {
+            snapshot: self,
+            format,
+            writer: Writer::new(encoding, chunk_size),
+            kind: 0,
+            family: 0,
+            block: 0,
+            header_done: false,
+            finished: false,
+        }
+    }
+
+    /// Writes the whole exposition into one buffer (for `render` and tests).
+    pub fn to_bytes(self, format: Format) -> Vec<u8> {
+        let mut out = Vec::new();
+        for chunk in self.into_chunks(format, Encoding::Identity, 1 << 20) {
+            out.extend_from_slice(&chunk);
+        }
+        out
+    }
+
+    /// Number of objects captured.
+    pub fn object_count(&self) -> usize {
+        self.kinds.iter().map(|k| k.objects).sum()
+    }
+}
+
+/// Collects output into chunks; owns the compressors of a gzip scrape.
+struct Writer {
+    encoding: Encoding,
+    chunk_size: usize,
+    out: Vec<u8>,
+    ready: VecDeque<Bytes>,
+    /// Compresses the bytes between cached members.
+    stream: MemberWriter,
+    /// Compresses a run the first time any scrape needs its member.
+    members: MemberWriter,
+    plain_bytes: usize,
+}
+
+impl Writer {
+    fn new(encoding: Encoding, chunk_size: usize) -> Self {
+        Writer {
+            encoding,
+            chunk_size,
+            out: Vec::with_capacity(chunk_size + 4096),
+            ready: VecDeque::new(),
+            stream: MemberWriter::default(),
+            members: MemberWriter::default(),
+            plain_bytes: 0,
+        }
+    }
+
+    fn bytes(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        self.plain_bytes += data.len();
+        match self.encoding {
+            Encoding::Identity => self.out.extend_from_slice(data),
+            Encoding::Gzip => self.stream.write(data, &mut self.out),
+        }
+        if self.out.len() >= self.chunk_size {
+            self.flush();
+        }
+    }
+
+    fn run(&mut self, packed: &Packed, f: usize) {
+        let range = packed.run(f);
+        if range.is_empty() {
+            return;
+        }
+        self.plain_bytes += range.len();
+        let shared = match self.encoding {
+            Encoding::Identity => packed.bytes().slice(range),
+            Encoding::Gzip => {
+                self.stream.close(&mut self.out);
+                packed.gzip_member(f, &mut self.members)
+            }
+        };
+        if shared.len() >= SHARE_MIN {
+            self.flush();
+            self.ready.push_back(shared);
+        } else {
+            self.out.extend_from_slice(&shared);
+            if self.out.len() >= self.chunk_size {
+                self.flush();
+            }
+        }
+    }
+
+    /// Family `f` of a block whose run changed: every object's current lines, with runs of
+    /// consecutive packed objects copied as one slice.
+    fn scatter(&mut self, packed: &Packed, sources: &[Source], f: usize) {
+        let bytes = packed.bytes().clone();
+        let mut pending: Range<usize> = 0..0;
+        for source in sources {
+            match source {
+                Source::Packed(i) => {
+                    let r = packed.object(f, *i as usize);
+                    if r.is_empty() {
+                        continue;
+                    }
+                    if pending.end == r.start {
+                        pending.end = r.end;
+                    } else {
+                        self.bytes(&bytes[pending]);
+                        pending = r;
+                    }
+                }
+                Source::Loose(lines) => {
+                    self.bytes(&bytes[std::mem::replace(&mut pending, 0..0)]);
+                    self.bytes(lines.family(f));
+                }
+            }
+        }
+        self.bytes(&bytes[pending]);
+    }
+
+    fn flush(&mut self) {
+        if !self.out.is_empty() {
+            let chunk = std::mem::replace(&mut self.out, Vec::with_capacity(self.chunk_size + 4096));
+            self.ready.push_back(chunk.into());
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.encoding == Encoding::Gzip {
+            if self.stream.is_open() {
+                self.stream.close(&mut self.out);
+            } else if self.plain_bytes == 0 {
+                // An empty body is not a gzip stream; one empty member is.
+                self.stream.finish(&mut self.out);
+            }
+        }
+        self.flush();
+    }
+}
+
+/// Iterator over a snapshot's exposition chunks.
+pub struct SnapshotChunks {
+    snapshot: Snapshot,
+    format: Format,
+    writer: Writer,
+    kind: usize,
+    family: usize,
+    block: usize,
+    header_done: bool,
+    finished: bool,
+}
+
+impl SnapshotChunks {
+    /// Uncompressed bytes produced so far.
+    pub fn plain_bytes(&self) -> usize {
+        self.writer.plain_bytes
+    }
+
+    /// Writes output until at least one chunk is ready or the end is reached.
+    fn step(&mut self) {
+        let SnapshotChunks {
+            snapshot,
+            format,
+            writer,
+            kind,
+            family,
+            block,
+            header_done,
+            finished,
+        } = self;
+        let Some(current) = snapshot.kinds.get(*kind) else {
+            if *format == Format::OpenMetrics {
+                writer.bytes(b"# EOF\n");
+            }
+            writer.finish();
+            *finished = true;
+            return;
+        };
+        // KSM writes a kind's headers only when it holds at least one object.
+        let Some(header) = current.headers.get(*family).filter(|_| current.objects > 0) else {
+            *kind += 1;
+            *family = 0;
+            *block = 0;
+            *header_done = false;
+            return;
+        };
+        if !*header_done {
+            writer.bytes(match format {
+                Format::Text => &header.text,
+                Format::OpenMetrics => &header.openmetrics,
+            });
+            *header_done = true;
+        }
+        while let Some(view) = current.blocks.get(*block)
+            && writer.ready.is_empty()
+        {
+            match &view.changes {
+                Some(changes) if changes.changed.get(*family) => {
+                    writer.scatter(&view.packed, &changes.sources, *family)
+                }
+                _ => writer.run(&view.packed, *family),
+            }
+            *block += 1;
+        }
+        if *block >= current.blocks.len() {
+            *family += 1;
+            *block = 0;
+            *header_done = false;
+        }
+    }
+}
+
+impl Iterator for SnapshotChunks {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(chunk) = self.writer.ready.pop_front() {
+                return Some(chunk);
+            }
+            if self.finished {
+                return None;
+            }
+            self.step();
+        }
+    }
+}
