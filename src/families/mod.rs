@@ -304,6 +304,18 @@ impl Rendered {
         self.bytes.get(start..end).unwrap_or(&[])
     }
 
+    /// Every family's lines in order, then empty slices up to `families` in all.
+    pub fn families(&self, families: usize) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0usize;
+        let present = self.ends.iter().map(move |&end| {
+            let end = (end as usize).max(start);
+            let lines = self.bytes.get(start..end).unwrap_or(&[]);
+            start = end;
+            lines
+        });
+        present.chain(std::iter::repeat(&[][..])).take(families)
+    }
+
     /// Bytes held by this rendering (buffer, offsets and index).
     pub fn heap_size(&self) -> usize {
         let index = self

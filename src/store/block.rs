@@ -13,10 +13,11 @@
 //!   that leave a family's bytes unchanged do not set its bit; inserts and deletes set the bits
 //!   of the families the object has lines in.
 //! - When loose and dead bytes reach a quarter of the packed bytes the block is repacked, which
-//!   bounds the memory held twice and the scatter work a scrape does for changed families.
+//!   bounds the memory held twice and the scatter work a scrape does for changed families. A
+//!   repack rebuilds only the runs of changed families; the others (and their gzip members)
+//!   are shared with the previous packing, so its cost follows what changed, not block size.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -33,7 +34,7 @@ const MAX_BLOCK_OBJECTS: usize = 2 * BLOCK_OBJECTS;
 /// stays short even for kinds with very large objects.
 const BLOCK_BYTES: usize = 4 << 20;
 /// Repack when loose + dead bytes exceed packed bytes ÷ this.
-const REPACK_DIVISOR: usize = 2;
+const REPACK_DIVISOR: usize = 4;
 
 /// One object's lines as a scrape or a repack reads them.
 #[derive(Clone, Copy)]
@@ -48,8 +49,16 @@ impl<'a> SourceRef<'a> {
     /// The object's lines of family `f`.
     pub fn lines(self, f: usize) -> &'a [u8] {
         match self {
-            SourceRef::Packed(p, i) => &p.bytes[p.object(f, i as usize)],
+            SourceRef::Packed(p, i) => p.lines(f, i as usize),
             SourceRef::Loose(r) => r.family(f),
+        }
+    }
+
+    /// The object's lines of every family, in order.
+    pub fn families(self, families: usize) -> Box<dyn Iterator<Item = &'a [u8]> + 'a> {
+        match self {
+            SourceRef::Packed(p, i) => Box::new(p.object_lines(i as usize)),
+            SourceRef::Loose(r) => Box::new(r.families(families)),
         }
     }
 
@@ -98,133 +107,201 @@ impl OwnedSource {
     }
 }
 
-/// Family-major lines of a block's objects, with each family's gzip member once compressed.
+/// One family's lines of every object in a block, with its gzip member once compressed.
+/// Runs of families that did not change are shared between a block's successive packings.
+#[derive(Clone, Default)]
+struct Run {
+    bytes: Bytes,
+    gzip: Arc<OnceLock<Bytes>>,
+}
+
+/// What a repack may reuse from the block's previous packing.
+pub struct Reuse<'a> {
+    /// The previous packing.
+    pub packed: &'a Packed,
+    /// Families whose bytes changed since (their runs are rebuilt).
+    pub changed: &'a Bits,
+    /// Whether objects were added or removed since (offsets must then be recomputed).
+    pub members_changed: bool,
+}
+
+/// Family-major lines of a block's objects: one run per family, plus every object's offsets.
 pub struct Packed {
     objects: usize,
-    bytes: Bytes,
-    /// `ends[f * objects + i]`: end offset of object `i`'s lines in family `f`.
+    families: usize,
+    runs: Box<[Run]>,
+    /// Object-major: `ends[i * families + f]` is the end of object `i`'s lines in run `f`, so
+    /// one object's offsets for every family sit together (an update compares them all).
     ends: Box<[u32]>,
-    gzip: Box<[OnceLock<Bytes>]>,
-    gzip_bytes: AtomicUsize,
+    len: usize,
 }
 
 impl std::fmt::Debug for Packed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Packed")
             .field("objects", &self.objects)
-            .field("bytes", &self.bytes.len())
+            .field("len", &self.len)
             .finish()
     }
 }
 
 impl Packed {
-    /// Packs `sources` (in key order) for `families` families. Gzip members of families whose
-    /// bit is clear in `unchanged_from`'s bits carry over (their runs are byte-identical).
-    pub fn build(families: usize, sources: &[SourceRef<'_>], unchanged_from: Option<(&Packed, &Bits)>) -> Packed {
-        let total: usize = sources.iter().map(|s| s.size(families)).sum();
+    /// Packs `sources` (in key order) for `families` families. With `reuse`, the runs of
+    /// families whose bytes did not change are shared with the previous packing, gzip member
+    /// included, so a repack copies only what changed.
+    pub fn build(families: usize, sources: &[SourceRef<'_>], reuse: Option<Reuse<'_>>) -> Packed {
         let objects = sources.len();
-        let mut bytes = Vec::with_capacity(total);
-        let mut ends = Vec::with_capacity(families * objects);
-        for f in 0..families {
-            // Consecutive objects of one packed buffer are contiguous within a family, so they
-            // are copied as one slice: a repack costs a few copies per family, not one per object.
-            let mut pending: Option<(&Packed, Range<usize>)> = None;
-            let mut len = bytes.len();
-            for source in sources {
-                match *source {
-                    SourceRef::Packed(p, i) => {
-                        let r = p.object(f, i as usize);
-                        len += r.len();
-                        match &mut pending {
-                            Some((held, run)) if std::ptr::eq(*held, p) && run.end == r.start => run.end = r.end,
-                            _ => {
-                                if let Some((held, run)) = pending.replace((p, r)) {
-                                    bytes.extend_from_slice(&held.bytes[run]);
-                                }
-                            }
+        // With the same objects in the same order, unchanged families keep their offsets.
+        let mut ends = match &reuse {
+            Some(r) if !r.members_changed => r.packed.ends.clone(),
+            _ => vec![0u32; objects * families].into_boxed_slice(),
+        };
+        let offsets_kept = reuse.as_ref().is_some_and(|r| !r.members_changed);
+        let runs: Box<[Run]> = (0..families)
+            .map(|f| {
+                let shared = match &reuse {
+                    Some(r) if !r.changed.get(f) => r.packed.runs.get(f).cloned(),
+                    _ => None,
+                };
+                match shared {
+                    Some(run) if offsets_kept => run,
+                    Some(run) => {
+                        let mut len = 0;
+                        for (i, source) in sources.iter().enumerate() {
+                            len += source.lines(f).len();
+                            ends[i * families + f] = u32::try_from(len).unwrap_or(u32::MAX);
                         }
+                        debug_assert_eq!(len, run.bytes.len());
+                        run
                     }
-                    SourceRef::Loose(r) => {
-                        if let Some((held, run)) = pending.take() {
-                            bytes.extend_from_slice(&held.bytes[run]);
-                        }
-                        bytes.extend_from_slice(r.family(f));
-                        len = bytes.len();
-                    }
+                    None => gather(sources, f, families, &mut ends),
                 }
-                // Blocks are cut at BLOCK_BYTES, far below u32::MAX.
-                ends.push(u32::try_from(len).unwrap_or(u32::MAX));
-            }
-            if let Some((held, run)) = pending {
-                bytes.extend_from_slice(&held.bytes[run]);
-            }
-            debug_assert_eq!(len, bytes.len());
-        }
-        let gzip: Box<[OnceLock<Bytes>]> = (0..families).map(|_| OnceLock::new()).collect();
-        let mut carried = 0;
-        if let Some((previous, changed)) = unchanged_from {
-            for (f, slot) in gzip.iter().enumerate() {
-                if !changed.get(f)
-                    && let Some(member) = previous.gzip.get(f).and_then(OnceLock::get)
-                {
-                    carried += member.len();
-                    let _ = slot.set(member.clone());
-                }
-            }
-        }
+            })
+            .collect();
         Packed {
             objects,
-            bytes: Bytes::from(bytes),
-            ends: ends.into_boxed_slice(),
-            gzip,
-            gzip_bytes: AtomicUsize::new(carried),
+            families,
+            len: runs.iter().map(|r| r.bytes.len()).sum(),
+            runs,
+            ends,
         }
     }
 
-    /// The packed lines.
-    pub fn bytes(&self) -> &Bytes {
-        &self.bytes
+    /// Bytes of lines packed.
+    pub fn len(&self) -> usize {
+        self.len
     }
 
-    fn offset(&self, at: usize) -> usize {
-        match at.checked_sub(1) {
-            Some(prev) => self.ends.get(prev).copied().unwrap_or(0) as usize,
-            None => 0,
-        }
+    /// Family `f`'s run (every object's lines of that family).
+    pub fn run(&self, f: usize) -> &Bytes {
+        static EMPTY: Bytes = Bytes::new();
+        self.runs.get(f).map_or(&EMPTY, |r| &r.bytes)
     }
 
-    /// Byte range of family `f`'s run (every object's lines of that family).
-    pub fn run(&self, f: usize) -> Range<usize> {
-        let start = self.offset(f * self.objects);
-        let end = self.offset((f + 1) * self.objects).max(start);
-        start..end.min(self.bytes.len())
-    }
-
-    /// Byte range of object `i`'s lines of family `f`.
+    /// Byte range of object `i`'s lines within family `f`'s run.
     pub fn object(&self, f: usize, i: usize) -> Range<usize> {
-        let at = f * self.objects + i;
-        let start = self.offset(at);
-        let end = (self.ends.get(at).copied().unwrap_or(0) as usize).max(start);
-        start..end.min(self.bytes.len())
+        if f >= self.families {
+            return 0..0;
+        }
+        let end_at = |i: usize| self.ends.get(i * self.families + f).copied().unwrap_or(0) as usize;
+        let start = if i == 0 { 0 } else { end_at(i - 1) };
+        start..end_at(i).max(start).min(self.run(f).len())
+    }
+
+    /// Object `i`'s lines of every family, in order (one pass over its row of offsets).
+    fn object_lines(&self, i: usize) -> impl Iterator<Item = &[u8]> {
+        let n = self.families;
+        let row = self.ends.get(i * n..(i + 1) * n).unwrap_or(&[]);
+        let previous = i.checked_sub(1).and_then(|p| self.ends.get(p * n..i * n));
+        self.runs.iter().enumerate().map(move |(f, run)| {
+            let end = row.get(f).copied().unwrap_or(0) as usize;
+            let start = previous.and_then(|p| p.get(f)).copied().unwrap_or(0) as usize;
+            run.bytes.get(start..end.max(start)).unwrap_or(&[])
+        })
+    }
+
+    /// Object `i`'s lines of family `f`.
+    fn lines(&self, f: usize, i: usize) -> &[u8] {
+        &self.run(f)[self.object(f, i)]
     }
 
     /// Family `f`'s run as one gzip member, compressed by the first scrape that needs it.
     pub fn gzip_member(&self, f: usize, writer: &mut MemberWriter) -> Bytes {
-        let Some(cell) = self.gzip.get(f) else {
+        let Some(run) = self.runs.get(f) else {
             return Bytes::new();
         };
-        cell.get_or_init(|| {
-            let member = Bytes::from(writer.member(&self.bytes[self.run(f)]));
-            self.gzip_bytes.fetch_add(member.len(), Ordering::Relaxed);
-            member
-        })
-        .clone()
+        run.gzip
+            .get_or_init(|| {
+                // Exact size: members live as long as the run, so no growth slack is kept.
+                Bytes::from(writer.member(&run.bytes).into_boxed_slice())
+            })
+            .clone()
     }
 
     /// Bytes held: lines, offsets and gzip members.
     pub fn heap_size(&self) -> usize {
-        self.bytes.len() + self.ends.len() * 4 + self.gzip_bytes.load(Ordering::Relaxed)
+        let runs: usize = self
+            .runs
+            .iter()
+            .map(|r| r.bytes.len() + r.gzip.get().map_or(0, Bytes::len))
+            .sum();
+        runs + self.ends.len() * 4
     }
+}
+
+/// Family `f`'s lines of every source as a new run (filling column `f` of `ends`), with
+/// consecutive objects of one packed buffer (contiguous in its run) copied as one slice.
+fn gather(sources: &[SourceRef<'_>], f: usize, families: usize, ends: &mut [u32]) -> Run {
+    let total: usize = sources.iter().map(|s| s.lines(f).len()).sum();
+    let mut bytes = Vec::with_capacity(total);
+    let mut pending: Option<(&Bytes, Range<usize>)> = None;
+    let mut len = 0;
+    for (i, source) in sources.iter().enumerate() {
+        match *source {
+            SourceRef::Packed(p, at) => {
+                let run = p.run(f);
+                let r = p.object(f, at as usize);
+                len += r.len();
+                match &mut pending {
+                    Some((held, range)) if std::ptr::eq(*held, run) && range.end == r.start => range.end = r.end,
+                    _ => {
+                        if let Some((held, range)) = pending.replace((run, r)) {
+                            bytes.extend_from_slice(&held[range]);
+                        }
+                    }
+                }
+            }
+            SourceRef::Loose(r) => {
+                if let Some((held, range)) = pending.take() {
+                    bytes.extend_from_slice(&held[range]);
+                }
+                bytes.extend_from_slice(r.family(f));
+                len = bytes.len();
+            }
+        }
+        // Blocks are cut at BLOCK_BYTES, far below u32::MAX.
+        ends[i * families + f] = u32::try_from(len).unwrap_or(u32::MAX);
+    }
+    if let Some((held, range)) = pending {
+        bytes.extend_from_slice(&held[range]);
+    }
+    debug_assert_eq!(len, bytes.len());
+    Run {
+        bytes: Bytes::from(bytes),
+        gzip: Arc::default(),
+    }
+}
+
+/// Hints the CPU to load the cache line holding `ptr`.
+#[inline]
+fn prefetch(ptr: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults and reads nothing observable.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(ptr.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = ptr;
 }
 
 /// A small fixed-size bit set (one bit per family).
@@ -275,6 +352,8 @@ pub struct Block {
     loose_bytes: usize,
     /// Loose bytes written plus packed bytes orphaned since the last repack.
     churn: usize,
+    /// Objects were added or removed since the last repack.
+    members_changed: bool,
 }
 
 impl Block {
@@ -299,6 +378,7 @@ impl Block {
             changed: Bits::new(families),
             loose_bytes: 0,
             churn: 0,
+            members_changed: false,
         }
     }
 
@@ -346,14 +426,21 @@ impl Block {
         match pos {
             Ok(i) => {
                 let old = self.slots[i].source.with(&self.packed);
+                let before: Vec<&[u8]> = old.families(families).collect();
+                // The old lines sit in as many runs as there are families, each likely a cache
+                // miss: start every load before the first comparison waits on one.
+                for lines in &before {
+                    prefetch(lines.as_ptr());
+                }
                 let mut identical = true;
-                for f in 0..families {
-                    if old.lines(f) != rendered.family(f) {
+                let mut old_size = 0;
+                for (f, (before, after)) in before.iter().zip(rendered.families(families)).enumerate() {
+                    old_size += before.len();
+                    if *before != after {
                         self.changed.set(f);
                         identical = false;
                     }
                 }
-                let old_size = old.size(families);
                 let slot = &mut self.slots[i];
                 slot.entry = entry;
                 if identical {
@@ -377,6 +464,7 @@ impl Block {
                     }
                 }
                 let size = rendered.heap_size();
+                self.members_changed = true;
                 self.slots.insert(
                     i,
                     Slot {
@@ -394,6 +482,7 @@ impl Block {
     /// Removes slot `i`.
     pub fn remove(&mut self, i: usize) {
         let slot = self.slots.remove(i);
+        self.members_changed = true;
         let lines = slot.source.with(&self.packed);
         for f in 0..self.families {
             if !lines.lines(f).is_empty() {
@@ -421,13 +510,13 @@ impl Block {
     /// Whether the block has drifted far enough from its packed buffer to repack or split.
     pub fn needs_maintenance(&self) -> bool {
         self.slots.len() > MAX_BLOCK_OBJECTS
-            || self.churn * REPACK_DIVISOR > self.packed.bytes.len()
-            || (self.packed.bytes.len() > 2 * BLOCK_BYTES && self.slots.len() > 1)
+            || self.churn * REPACK_DIVISOR > self.packed.len()
+            || (self.packed.len() > 2 * BLOCK_BYTES && self.slots.len() > 1)
     }
 
     /// Repacks (and splits when too large), returning the blocks that replace this one.
     pub fn maintain(self) -> Vec<Block> {
-        if self.slots.len() > MAX_BLOCK_OBJECTS || self.packed.bytes.len() > 2 * BLOCK_BYTES {
+        if self.slots.len() > MAX_BLOCK_OBJECTS || self.packed.len() > 2 * BLOCK_BYTES {
             let mut builder = BlockBuilder::new(self.families);
             for (key, entry, source) in self.into_items() {
                 builder.push(key, entry, source);
@@ -435,11 +524,12 @@ impl Block {
             return builder.finish();
         }
         let sources: Vec<SourceRef<'_>> = self.slots.iter().map(|s| s.source.with(&self.packed)).collect();
-        let packed = Arc::new(Packed::build(
-            self.families,
-            &sources,
-            Some((&self.packed, &self.changed)),
-        ));
+        let reuse = Reuse {
+            packed: &self.packed,
+            changed: &self.changed,
+            members_changed: self.members_changed,
+        };
+        let packed = Arc::new(Packed::build(self.families, &sources, Some(reuse)));
         drop(sources);
         let slots = self
             .slots
@@ -458,6 +548,7 @@ impl Block {
             changed: Bits::new(self.families),
             loose_bytes: 0,
             churn: 0,
+            members_changed: false,
         }]
     }
 }
@@ -558,11 +649,8 @@ mod tests {
     fn packed_runs_are_family_major_and_objects_addressable() {
         let block = block_of(3);
         let p = block.packed();
-        assert_eq!(
-            &p.bytes()[p.run(0)],
-            b"a{i=\"0\"} 1\na{i=\"1\"} 1\na{i=\"2\"} 1\n".as_slice()
-        );
-        assert_eq!(&p.bytes()[p.object(1, 2)], b"b{i=\"2\"} 1\n".as_slice());
+        assert_eq!(&p.run(0)[..], b"a{i=\"0\"} 1\na{i=\"1\"} 1\na{i=\"2\"} 1\n".as_slice());
+        assert_eq!(&p.run(1)[p.object(1, 2)], b"b{i=\"2\"} 1\n".as_slice());
         assert!(!block.changed().any());
     }
 

@@ -124,13 +124,13 @@ impl Writer {
     }
 
     fn run(&mut self, packed: &Packed, f: usize) {
-        let range = packed.run(f);
-        if range.is_empty() {
+        let run = packed.run(f);
+        if run.is_empty() {
             return;
         }
-        self.plain_bytes += range.len();
+        self.plain_bytes += run.len();
         let shared = match self.encoding {
-            Encoding::Identity => packed.bytes().slice(range),
+            Encoding::Identity => run.clone(),
             Encoding::Gzip => {
                 self.stream.close(&mut self.out);
                 packed.gzip_member(f, &mut self.members)
@@ -150,7 +150,7 @@ impl Writer {
     /// Family `f` of a block whose run changed: every object's current lines, with runs of
     /// consecutive packed objects copied as one slice.
     fn scatter(&mut self, packed: &Packed, sources: &[Source], f: usize) {
-        let bytes = packed.bytes().clone();
+        let bytes = packed.run(f).clone();
         let mut pending: Range<usize> = 0..0;
         for source in sources {
             match source {
