@@ -133,27 +133,43 @@ pub fn write_float(out: &mut Vec<u8>, v: f64) {
     }
     // Integers below 1e6 print the same in both notations; this is the common case.
     if v.fract() == 0.0 && v.abs() < 1e6 && !(v == 0.0 && v.is_sign_negative()) {
-        let mut buf = itoa_buf(v as i64);
-        out.append(&mut buf);
+        write_int(out, v as i64);
         return;
     }
     // Rust's `{:e}` yields the shortest round-trip digits: "1.7e9", "-5e-5", "1.234567e6".
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+    // Formatted on the stack: this runs for every timestamp of every object rendered.
+    let mut sci = [0u8; 40];
+    let len = {
+        let mut cursor = std::io::Cursor::new(&mut sci[..]);
+        // 40 bytes hold any f64 in `{:e}` form (at most 24), so this cannot fail.
+        let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{v:e}"));
+        cursor.position() as usize
+    };
+    let sci = &sci[..len];
+    let split = sci.iter().position(|b| *b == b'e').unwrap_or(sci.len());
+    let (mantissa, exp) = (&sci[..split], sci.get(split + 1..).unwrap_or(&[]));
+    let exp: i32 = std::str::from_utf8(exp).ok().and_then(|e| e.parse().ok()).unwrap_or(0);
+    let (negative, mantissa) = match mantissa.strip_prefix(b"-") {
         Some(m) => (true, m),
         None => (false, mantissa),
     };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut digit_buf = [0u8; 24];
+    let mut n = 0;
+    for d in mantissa.iter().filter(|c| **c != b'.') {
+        if let Some(slot) = digit_buf.get_mut(n) {
+            *slot = *d;
+            n += 1;
+        }
+    }
+    let digits = &digit_buf[..n.max(1)];
     if negative {
         out.push(b'-');
     }
     if !(-4..6).contains(&exp) {
-        out.push(digits.as_bytes()[0]);
+        out.push(digits[0]);
         if digits.len() > 1 {
             out.push(b'.');
-            out.extend_from_slice(&digits.as_bytes()[1..]);
+            out.extend_from_slice(&digits[1..]);
         }
         out.push(b'e');
         out.push(if exp < 0 { b'-' } else { b'+' });
@@ -161,43 +177,45 @@ pub fn write_float(out: &mut Vec<u8>, v: f64) {
         if e < 10 {
             out.push(b'0');
         }
-        out.extend_from_slice(e.to_string().as_bytes());
+        write_int(out, i64::from(e));
     } else if exp < 0 {
         out.extend_from_slice(b"0.");
         for _ in 0..(-exp - 1) {
             out.push(b'0');
         }
-        out.extend_from_slice(digits.as_bytes());
+        out.extend_from_slice(digits);
     } else {
         let point = exp as usize + 1;
         if digits.len() <= point {
-            out.extend_from_slice(digits.as_bytes());
+            out.extend_from_slice(digits);
             for _ in digits.len()..point {
                 out.push(b'0');
             }
         } else {
-            out.extend_from_slice(&digits.as_bytes()[..point]);
+            out.extend_from_slice(&digits[..point]);
             out.push(b'.');
-            out.extend_from_slice(&digits.as_bytes()[point..]);
+            out.extend_from_slice(&digits[point..]);
         }
     }
 }
 
-fn itoa_buf(mut n: i64) -> Vec<u8> {
-    if n == 0 {
-        return vec![b'0'];
+/// Writes an integer in decimal without allocating.
+fn write_int(out: &mut Vec<u8>, n: i64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
     }
-    let negative = n < 0;
-    let mut digits = Vec::with_capacity(8);
-    while n != 0 {
-        digits.push(b'0' + (n % 10).unsigned_abs() as u8);
-        n /= 10;
+    if n < 0 {
+        out.push(b'-');
     }
-    if negative {
-        digits.push(b'-');
-    }
-    digits.reverse();
-    digits
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// Formats a float as a `String` (see [`write_float`]).

@@ -148,7 +148,7 @@ async fn run_scale(
     let started = Instant::now();
     let exporter = ChildGuard(
         Command::new(exe)
-            .args(["run", "--kubeconfig"])
+            .args(["run", "--usage=false", "--kubeconfig"])
             .arg(&kubeconfig)
             .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
             .args([

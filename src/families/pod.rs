@@ -1133,38 +1133,6 @@ mod tests {
     }
 
     #[test]
-    fn contract_file_matches_code() {
-        let yaml = include_str!("../../metric-families/pods.yaml");
-        let field = |key: &str| -> Vec<String> {
-            yaml.lines()
-                .filter_map(|l| l.trim_start().strip_prefix(key))
-                .map(|v| v.trim().trim_matches('"').to_string())
-                .collect()
-        };
-        let names: Vec<String> = field("- name:");
-        let helps: Vec<String> = field("help:");
-        let types: Vec<String> = field("type:");
-        let stabilities: Vec<String> = field("stability:");
-        assert_eq!(names, FAMILIES.iter().map(|f| f.name.to_string()).collect::<Vec<_>>());
-        assert_eq!(helps, FAMILIES.iter().map(|f| f.help.to_string()).collect::<Vec<_>>());
-        assert_eq!(
-            types,
-            FAMILIES
-                .iter()
-                .map(|f| f.metric_type.as_str().to_string())
-                .collect::<Vec<_>>()
-        );
-        assert_eq!(
-            stabilities,
-            FAMILIES
-                .iter()
-                .map(|f| f.stability.as_str().to_string())
-                .collect::<Vec<_>>()
-        );
-        assert_eq!(field("opt_in:").len(), 1);
-    }
-
-    #[test]
     fn info() {
         assert_eq!(
             render(&web(), "kube_pod_info"),
@@ -2060,33 +2028,13 @@ mod tests {
     }
 
     #[test]
-    fn fixture_covers_every_family() {
+    fn fixture_reaches_the_rarer_label_values() {
         #[derive(serde::Deserialize)]
         struct List {
             items: Vec<Pod>,
         }
         let list: List = serde_json::from_str(include_str!("../../tests/fixtures/objects/pods.json")).expect("fixture");
         assert!(list.items.len() >= 7);
-        let enabled = EnabledFamilies::<Pod>::all();
-        let mut counts = vec![0usize; enabled.defs().len()];
-        for p in &list.items {
-            let rendered = enabled.render(p, &all());
-            for (i, count) in counts.iter_mut().enumerate() {
-                *count += String::from_utf8_lossy(rendered.family(i)).lines().count();
-            }
-        }
-        let missing: Vec<&str> = enabled
-            .defs()
-            .iter()
-            .zip(&counts)
-            .filter(|(_, n)| **n == 0)
-            .map(|(d, _)| d.name)
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "families without samples in the fixture: {missing:?}"
-        );
-
         let text = |family: &str| -> String { list.items.iter().map(|p| render_text(p, &all(), family)).collect() };
         let tolerations = text("kube_pod_tolerations");
         assert_eq!(

@@ -415,9 +415,11 @@ impl Block {
         })
     }
 
-    /// Bytes held: packed buffer (with gzip members) and loose renderings.
+    /// Bytes held: packed runs (with gzip members), loose renderings, and each object's key,
+    /// identity and join facts.
     pub fn heap_size(&self) -> usize {
-        self.packed.heap_size() + self.loose_bytes
+        let objects: usize = self.slots.iter().map(|s| s.key.heap_size() + s.entry.heap_size()).sum();
+        self.packed.heap_size() + self.loose_bytes + objects + self.slots.capacity() * size_of::<Slot>()
     }
 
     /// Stores a rendering at `pos` (replacing the slot on `Ok`, inserting on `Err`).

@@ -41,6 +41,11 @@ pub struct ObjectKey {
 }
 
 impl ObjectKey {
+    /// Bytes of its strings on the heap.
+    pub fn heap_size(&self) -> usize {
+        self.namespace.len() + self.name.len()
+    }
+
     /// Builds a key from metadata fields.
     pub fn new(namespace: Option<&str>, name: Option<&str>) -> Self {
         ObjectKey {
@@ -62,6 +67,15 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Bytes held for it: the entry (with its reference counts), its strings and its index.
+    pub fn heap_size(&self) -> usize {
+        let index = self
+            .index
+            .as_ref()
+            .map_or(0, |i| size_of::<ObjectIndex>() + i.node.len());
+        2 * size_of::<usize>() + size_of::<Entry>() + self.uid.len() + self.resource_version.len() + index
+    }
+
     fn new(uid: &str, rv: &str, rendered: &mut Rendered) -> Arc<Entry> {
         Arc::new(Entry {
             uid: uid.into(),
@@ -393,7 +407,8 @@ impl KindStore {
         &self.headers
     }
 
-    /// Objects held and bytes held for them (packed lines, gzip members, loose renderings).
+    /// Objects held and bytes held for them (packed lines, gzip members, loose renderings, keys
+    /// and identities).
     pub fn stats(&self) -> (usize, usize) {
         self.scopes
             .iter()
