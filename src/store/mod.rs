@@ -14,7 +14,8 @@
 //! - A relist is built beside the live blocks and swapped in whole, so a scrape sees either the
 //!   old state or the new one, never a half-filled scope; objects missing from the relist vanish.
 //! - A scrape copies one scope's block pointers under a read lock and writes outside it, so a
-//!   writer waits at most for one scope's pointer copy; packed buffers are immutable.
+//!   writer waits at most for one scope's pointer copy, and a scrape for one object's render;
+//!   packed buffers are immutable.
 //! - Objects are ordered by (namespace, name); scopes of a kind are ordered by namespace, so a
 //!   scrape's output is deterministic.
 
@@ -136,13 +137,25 @@ impl ScopeState {
         self.locate(key).map(|(b, i)| &self.blocks[b].slots()[i].entry)
     }
 
-    fn upsert(&mut self, families: usize, key: ObjectKey, entry: Arc<Entry>, rendered: Rendered) {
-        let Some(b) = self.block_for(&key) else {
+    /// Where `key` is or would go: its block and its slot (`Err` = insertion point).
+    fn position(&self, key: &ObjectKey) -> Option<(usize, Result<usize, usize>)> {
+        let b = self.block_for(key)?;
+        Some((b, self.blocks[b].find(key)))
+    }
+
+    fn upsert(
+        &mut self,
+        families: usize,
+        at: Option<(usize, Result<usize, usize>)>,
+        key: ObjectKey,
+        entry: Arc<Entry>,
+        rendered: Rendered,
+    ) {
+        let Some((b, pos)) = at else {
             let source = OwnedSource::Loose(Arc::new(rendered));
             self.blocks.push(Block::pack(families, vec![(key, entry, source)]));
             return;
         };
-        let pos = self.blocks[b].find(&key);
         self.blocks[b].upsert(pos, key, entry, rendered);
         self.maintain(b);
     }
@@ -183,18 +196,19 @@ impl Scope {
 
     /// Applies an added/modified object. `render` runs only when the update is newer.
     pub fn apply(&self, key: ObjectKey, uid: &str, rv: &str, render: impl FnOnce() -> Rendered) -> ApplyOutcome {
-        if self.read().entry(&key).is_some_and(|held| is_stale(held, uid, rv)) {
+        // One lookup, under the write lock, serves the version check and the store. Rendering
+        // under the lock delays a scrape's pointer capture by one object's render at most, and
+        // a generator cannot unwind through it (panics are caught per family).
+        let mut state = self.write();
+        let at = state.position(&key);
+        if let Some((b, Ok(i))) = at
+            && is_stale(&state.blocks[b].slots()[i].entry, uid, rv)
+        {
             return ApplyOutcome::Stale;
         }
-        // Rendering happens outside the lock; the check is repeated under it because another
-        // writer for the same scope could have raced (only in tests and `render`).
         let mut rendered = render();
         let entry = Entry::new(uid, rv, &mut rendered);
-        let mut state = self.write();
-        if state.entry(&key).is_some_and(|held| is_stale(held, uid, rv)) {
-            return ApplyOutcome::Stale;
-        }
-        state.upsert(self.families, key, entry, rendered);
+        state.upsert(self.families, at, key, entry, rendered);
         ApplyOutcome::Stored
     }
 
