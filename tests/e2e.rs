@@ -444,6 +444,7 @@ fn bench_quick_runs_and_reports_every_figure() {
         "cached_bytes",
         "rss_over_cached",
         "peak_over_steady",
+        "members_ready_seconds",
         "rss_after_scrapes_bytes",
         "cached_after_scrapes_bytes",
         "first_gzip_seconds",

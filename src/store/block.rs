@@ -238,6 +238,21 @@ impl Packed {
             .clone()
     }
 
+    /// Compresses every non-empty run's gzip member not compressed yet.
+    pub fn compress_all(&self, writer: &mut MemberWriter) {
+        for (f, run) in self.runs.iter().enumerate() {
+            if !run.bytes.is_empty() && run.gzip.get().is_none() {
+                self.gzip_member(f, writer);
+            }
+        }
+    }
+
+    /// Whether every non-empty run has its gzip member.
+    #[cfg(test)]
+    pub fn is_compressed(&self) -> bool {
+        self.runs.iter().all(|r| r.bytes.is_empty() || r.gzip.get().is_some())
+    }
+
     /// Bytes held: lines, offsets and gzip members.
     pub fn heap_size(&self) -> usize {
         let runs: usize = self

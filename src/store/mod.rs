@@ -21,6 +21,7 @@
 
 mod block;
 mod gzip;
+mod precompress;
 mod snapshot;
 
 use std::collections::BTreeMap;
@@ -166,6 +167,7 @@ impl ScopeState {
             self.blocks.remove(b);
         } else if self.blocks[b].needs_maintenance() {
             let replaced = self.blocks.remove(b).maintain();
+            precompress::enqueue(replaced.iter().map(|block| block.packed().clone()).collect());
             self.blocks.splice(b..b, replaced);
         }
     }
@@ -239,6 +241,7 @@ impl Scope {
     /// Swaps a finished relist in and marks the scope synced.
     pub fn commit_relist(&self, relist: Relist) {
         let blocks = relist.finish(self.families);
+        precompress::enqueue(blocks.iter().map(|block| block.packed().clone()).collect());
         let mut state = self.write();
         let old = std::mem::replace(&mut state.blocks, blocks);
         state.synced = true;
@@ -725,6 +728,40 @@ mod tests {
             .flat_map(|c| c.to_vec())
             .collect();
         assert_eq!(whole, chunked);
+    }
+
+    #[test]
+    fn relisted_blocks_get_their_gzip_members_in_the_background() {
+        let store = Store::new(vec![kind()]);
+        let scope = &store.kinds()[0].scopes()[0];
+        let mut relist = scope.begin_relist();
+        for i in 0..300 {
+            relist.apply(
+                scope,
+                ObjectKey::new(Some("ns"), Some(&format!("p{i:03}"))),
+                "u",
+                "1",
+                || rendered(&[&format!("a{{i=\"{i}\"}} 1\n"), ""]),
+            );
+        }
+        scope.commit_relist(relist);
+        let before = store.kinds()[0].stats().1;
+        // Not a timing assertion: the deadline only bounds how long a broken queue can hang.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !scope.read().blocks.iter().all(|b| b.packed().is_compressed()) {
+            assert!(std::time::Instant::now() < deadline, "members never compressed");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(store.kinds()[0].stats().1 > before, "members are counted in the cache");
+        // A gzip scrape now only sends what is there, and it decodes to the plain text.
+        let gz: Vec<u8> = store
+            .snapshot(|_| true)
+            .into_chunks(Format::Text, Encoding::Gzip, 4096)
+            .flat_map(|c| c.to_vec())
+            .collect();
+        let mut unzipped = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(&gz[..]), &mut unzipped).unwrap();
+        assert_eq!(unzipped, text(&store));
     }
 
     #[test]
