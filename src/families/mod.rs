@@ -316,6 +316,22 @@ impl Rendered {
         present.chain(std::iter::repeat(&[][..])).take(families)
     }
 
+    /// A rendering with the given lines per family (for tests of what holds renderings).
+    #[cfg(test)]
+    pub fn from_families<S: AsRef<str>>(per_family: &[S]) -> Rendered {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for lines in per_family {
+            bytes.extend_from_slice(lines.as_ref().as_bytes());
+            ends.push(bytes.len() as u32);
+        }
+        Rendered {
+            bytes: bytes.into(),
+            ends: ends.into(),
+            index: None,
+        }
+    }
+
     /// Bytes held by this rendering (buffer, offsets and index).
     pub fn heap_size(&self) -> usize {
         let index = self

@@ -626,20 +626,6 @@ impl BlockBuilder {
 mod tests {
     use super::*;
 
-    fn lines(per_family: &[&str]) -> Rendered {
-        let mut bytes = Vec::new();
-        let mut ends = Vec::new();
-        for l in per_family {
-            bytes.extend_from_slice(l.as_bytes());
-            ends.push(bytes.len() as u32);
-        }
-        Rendered {
-            bytes: bytes.into(),
-            ends: ends.into(),
-            index: None,
-        }
-    }
-
     fn entry(rv: &str) -> Arc<Entry> {
         Arc::new(Entry {
             uid: "u".into(),
@@ -651,7 +637,7 @@ mod tests {
     fn block_of(n: usize) -> Block {
         let items = (0..n)
             .map(|i| {
-                let r = lines(&[&format!("a{{i=\"{i}\"}} 1\n"), &format!("b{{i=\"{i}\"}} 1\n")]);
+                let r = Rendered::from_families(&[&format!("a{{i=\"{i}\"}} 1\n"), &format!("b{{i=\"{i}\"}} 1\n")]);
                 (
                     ObjectKey::new(Some("ns"), Some(&format!("p{i:03}"))),
                     entry("1"),
@@ -681,12 +667,17 @@ mod tests {
             pos,
             key.clone(),
             entry("2"),
-            lines(&["a{i=\"1\"} 1\n", "b{i=\"1\"} 1\n"]),
+            Rendered::from_families(&["a{i=\"1\"} 1\n", "b{i=\"1\"} 1\n"]),
         );
         assert!(!block.changed().any());
         assert_eq!(block.loose_bytes, 0);
         assert_eq!(block.slots()[1].entry.resource_version.as_ref(), "2");
-        block.upsert(pos, key, entry("3"), lines(&["a{i=\"1\"} 1\n", "b{i=\"1\"} 2\n"]));
+        block.upsert(
+            pos,
+            key,
+            entry("3"),
+            Rendered::from_families(&["a{i=\"1\"} 1\n", "b{i=\"1\"} 2\n"]),
+        );
         assert!(!block.changed().get(0));
         assert!(block.changed().get(1));
     }
@@ -695,11 +686,22 @@ mod tests {
     fn a_repack_keeps_the_gzip_members_of_unchanged_families() {
         let mut block = block_of(8);
         let mut writer = MemberWriter::default();
+        let lines_only = block.packed().heap_size();
         let a = block.packed().gzip_member(0, &mut writer);
+        assert_eq!(
+            block.packed().heap_size(),
+            lines_only + a.len(),
+            "members count as held bytes"
+        );
         let b = block.packed().gzip_member(1, &mut writer);
         let key = ObjectKey::new(Some("ns"), Some("p003"));
         let pos = block.find(&key);
-        block.upsert(pos, key, entry("2"), lines(&["a{i=\"3\"} 1\n", "b{i=\"3\"} 9\n"]));
+        block.upsert(
+            pos,
+            key,
+            entry("2"),
+            Rendered::from_families(&["a{i=\"3\"} 1\n", "b{i=\"3\"} 9\n"]),
+        );
         let mut repacked = block.maintain();
         assert_eq!(repacked.len(), 1);
         let block = repacked.remove(0);
@@ -717,18 +719,18 @@ mod tests {
         let mut block = block_of(8);
         let key = ObjectKey::new(Some("ns"), Some("p000"));
         let pos = block.find(&key);
-        block.upsert(pos, key, entry("2"), lines(&["a{i=\"0\"} 2\n", ""]));
+        block.upsert(pos, key, entry("2"), Rendered::from_families(&["a{i=\"0\"} 2\n", ""]));
         assert!(!block.needs_maintenance(), "one small change of eight objects");
         for i in 1..4 {
             let key = ObjectKey::new(Some("ns"), Some(&format!("p{i:03}")));
             let pos = block.find(&key);
-            block.upsert(pos, key, entry("2"), lines(&["a 2\n", ""]));
+            block.upsert(pos, key, entry("2"), Rendered::from_families(&["a 2\n", ""]));
         }
         assert!(block.needs_maintenance());
         let mut big = block_of(MAX_BLOCK_OBJECTS);
         let key = ObjectKey::new(Some("ns"), Some("zz"));
         let pos = big.find(&key);
-        big.upsert(pos, key, entry("1"), lines(&["a 1\n", ""]));
+        big.upsert(pos, key, entry("1"), Rendered::from_families(&["a 1\n", ""]));
         assert!(big.needs_maintenance());
         let parts = big.maintain();
         assert_eq!(
