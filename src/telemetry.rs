@@ -79,7 +79,7 @@ impl Telemetry {
         let cache_bytes = IntGaugeVec::new(
             Opts::new(
                 "kube_state_exporter_cached_bytes",
-                "Bytes held in the cache, by resource: rendered lines and their offsets, cached gzip members, and each object's key and identity.",
+                "Bytes held in the cache, by resource: rendered lines and their offsets, their cached gzip-compressed form, and each object's key and identity.",
             ),
             &["resource"],
         )?;

@@ -489,7 +489,7 @@ fn print_report(r: &ScaleReport) {
         r.peak_over_steady
     );
     println!(
-        "gzip members        compressed in the background within {:.1} s after sync",
+        "compressed runs     ready (compressed in the background) {:.1} s after sync",
         r.members_ready_seconds
     );
     println!(
@@ -513,7 +513,7 @@ fn print_report(r: &ScaleReport) {
         println!("{name:<19} {:>9.1} {:>9.1}", ms(s.p50), ms(s.p99));
     }
     println!(
-        "first gzip scrape   {:>9.1} ms (members compressed in the background by then)",
+        "first gzip scrape   {:>9.1} ms (runs compressed in the background by then)",
         ms(r.first_gzip_seconds)
     );
     println!(

@@ -22,7 +22,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 
-use super::gzip::MemberWriter;
+use super::gzip::{Fragment, MemberWriter};
 use super::{Entry, ObjectKey};
 use crate::families::Rendered;
 
@@ -112,7 +112,7 @@ impl OwnedSource {
 #[derive(Clone, Default)]
 struct Run {
     bytes: Bytes,
-    gzip: Arc<OnceLock<Bytes>>,
+    gzip: Arc<OnceLock<Fragment>>,
 }
 
 /// What a repack may reuse from the block's previous packing.
@@ -225,24 +225,18 @@ impl Packed {
         &self.run(f)[self.object(f, i)]
     }
 
-    /// Family `f`'s run as one gzip member, compressed by the first scrape that needs it.
-    pub fn gzip_member(&self, f: usize, writer: &mut MemberWriter) -> Bytes {
-        let Some(run) = self.runs.get(f) else {
-            return Bytes::new();
-        };
-        run.gzip
-            .get_or_init(|| {
-                // Exact size: members live as long as the run, so no growth slack is kept.
-                Bytes::from(writer.member(&run.bytes).into_boxed_slice())
-            })
-            .clone()
+    /// Family `f`'s run compressed on its own (see [`Fragment`]), made by whichever comes
+    /// first: the background compressor or a gzip scrape. `None` for a family out of range.
+    pub fn gzip_fragment(&self, f: usize, writer: &mut MemberWriter) -> Option<Fragment> {
+        let run = self.runs.get(f)?;
+        Some(run.gzip.get_or_init(|| writer.fragment(&run.bytes)).clone())
     }
 
     /// Compresses every non-empty run's gzip member not compressed yet.
     pub fn compress_all(&self, writer: &mut MemberWriter) {
         for (f, run) in self.runs.iter().enumerate() {
             if !run.bytes.is_empty() && run.gzip.get().is_none() {
-                self.gzip_member(f, writer);
+                self.gzip_fragment(f, writer);
             }
         }
     }
@@ -258,7 +252,7 @@ impl Packed {
         let runs: usize = self
             .runs
             .iter()
-            .map(|r| r.bytes.len() + r.gzip.get().map_or(0, Bytes::len))
+            .map(|r| r.bytes.len() + r.gzip.get().map_or(0, |g| g.deflate.len()))
             .sum();
         runs + self.ends.len() * 4
     }
@@ -683,17 +677,17 @@ mod tests {
     }
 
     #[test]
-    fn a_repack_keeps_the_gzip_members_of_unchanged_families() {
+    fn a_repack_keeps_the_gzip_fragments_of_unchanged_families() {
         let mut block = block_of(8);
         let mut writer = MemberWriter::default();
         let lines_only = block.packed().heap_size();
-        let a = block.packed().gzip_member(0, &mut writer);
+        let a = block.packed().gzip_fragment(0, &mut writer).unwrap().deflate;
         assert_eq!(
             block.packed().heap_size(),
             lines_only + a.len(),
-            "members count as held bytes"
+            "fragments count as held bytes"
         );
-        let b = block.packed().gzip_member(1, &mut writer);
+        let b = block.packed().gzip_fragment(1, &mut writer).unwrap().deflate;
         let key = ObjectKey::new(Some("ns"), Some("p003"));
         let pos = block.find(&key);
         block.upsert(
@@ -706,11 +700,17 @@ mod tests {
         assert_eq!(repacked.len(), 1);
         let block = repacked.remove(0);
         assert!(!block.changed().any());
-        assert_eq!(block.packed().gzip_member(0, &mut writer).as_ptr(), a.as_ptr());
-        let b2 = block.packed().gzip_member(1, &mut writer);
+        let a2 = block.packed().gzip_fragment(0, &mut writer).unwrap().deflate;
+        assert_eq!(a2.as_ptr(), a.as_ptr());
+        let b2 = block.packed().gzip_fragment(1, &mut writer).unwrap().deflate;
+        // A fragment has no final block; an empty one (0x03 0x00) closes it for decoding alone.
         assert_ne!(b2.as_ptr(), b.as_ptr());
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&b2[..]), &mut text).unwrap();
+        std::io::Read::read_to_string(
+            &mut flate2::read::DeflateDecoder::new(&[&b2[..], &[3, 0]].concat()[..]),
+            &mut text,
+        )
+        .unwrap();
         assert!(text.contains("b{i=\"3\"} 9\n"), "{text}");
     }
 

@@ -1,11 +1,14 @@
-//! Gzip members (RFC 1952) written with one reusable deflate state.
+//! Gzip (RFC 1952) around raw deflate, written here so precompressed pieces can be spliced.
 //!
-//! A scrape writes thousands of small members (one per packed family run, plus the pieces in
-//! between); a fresh encoder per member would allocate and zero its tables each time, so the
-//! header and trailer are written here around a raw deflate stream that is reset, not rebuilt.
-//! Concatenated members are one valid gzip stream (RFC 1952 §2.2): Go's `gzip.Reader`, which
-//! Prometheus uses, reads them as a single body.
+//! A scrape body is one gzip member whose deflate stream is assembled from [`Fragment`]s —
+//! each packed run compressed once, on its own, ending byte-aligned with a sync flush and no
+//! final block — and the bytes between them (headers, changed runs), compressed on the fly.
+//! Before a fragment the on-the-fly compressor is sync-flushed and reset, so nothing refers back
+//! across a splice; the trailer's CRC-32 is combined from the pieces' CRCs. One member rather
+//! than concatenated members, because curl, browsers and many libraries stop at the end of the
+//! first member (Go's `gzip.Reader` in Prometheus would not).
 
+use bytes::Bytes;
 use flate2::{Compress, Compression, FlushCompress, Status};
 
 /// Member header: deflate, no flags, no mtime, no extra flags, OS unknown.
@@ -45,7 +48,7 @@ impl MemberWriter {
         self.crc.update(data);
         // ISIZE is the length modulo 2^32 by definition.
         self.len = self.len.wrapping_add(data.len() as u32);
-        self.run(data, out, FlushCompress::None);
+        deflate_into(&mut self.deflate, data, out, FlushCompress::None);
     }
 
     /// Ends the open member (or writes an empty one when none is open) and resets for the next.
@@ -53,7 +56,7 @@ impl MemberWriter {
         if !self.open {
             out.extend_from_slice(&HEADER);
         }
-        self.run(&[], out, FlushCompress::Finish);
+        deflate_into(&mut self.deflate, &[], out, FlushCompress::Finish);
         let crc = std::mem::take(&mut self.crc).finalize();
         out.extend_from_slice(&crc.to_le_bytes());
         out.extend_from_slice(&self.len.to_le_bytes());
@@ -69,37 +72,125 @@ impl MemberWriter {
         }
     }
 
+    /// `data` as a [`Fragment`] (the writer must have no member open).
+    pub fn fragment(&mut self, data: &[u8]) -> Fragment {
+        let mut out = Vec::with_capacity(data.len() / 4 + 64);
+        deflate_into(&mut self.deflate, data, &mut out, FlushCompress::Sync);
+        self.deflate.reset();
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(data);
+        Fragment {
+            deflate: Bytes::from(out.into_boxed_slice()),
+            crc,
+        }
+    }
+
     /// One complete member holding `data`.
+    #[cfg(test)]
     pub fn member(&mut self, data: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(data.len() / 4 + 64);
         self.write(data, &mut out);
         self.finish(&mut out);
         out
     }
+}
 
-    fn run(&mut self, mut input: &[u8], out: &mut Vec<u8>, flush: FlushCompress) {
-        loop {
-            if out.capacity() - out.len() < 1024 {
-                out.reserve(input.len() / 2 + 4096);
-            }
-            let before = self.deflate.total_in();
-            // Compressing into a Vec with spare room cannot fail: the only error flate2 reports
-            // is for a corrupt stream, which a state this module alone drives never is.
-            let status = self.deflate.compress_vec(input, out, flush);
-            let consumed = (self.deflate.total_in() - before) as usize;
-            input = &input[consumed.min(input.len())..];
-            let ended = matches!(status, Ok(Status::StreamEnd));
-            let room_left = out.capacity() > out.len();
-            match flush {
-                FlushCompress::Finish if ended => return,
-                FlushCompress::Finish => {}
-                _ if input.is_empty() && room_left => return,
-                _ => {}
-            }
-            if status.is_err() && consumed == 0 && room_left {
-                return;
-            }
+/// Runs `deflate` over `input` into `out`, growing `out` as needed, until the input is consumed
+/// and (for a flush) the flushed output written.
+fn deflate_into(deflate: &mut Compress, mut input: &[u8], out: &mut Vec<u8>, flush: FlushCompress) {
+    loop {
+        if out.capacity() - out.len() < 1024 {
+            out.reserve(input.len() / 2 + 4096);
         }
+        let before = deflate.total_in();
+        // Compressing into a Vec with spare room cannot fail: the only error flate2 reports is
+        // for a corrupt stream, which a state this module alone drives never is.
+        let status = deflate.compress_vec(input, out, flush);
+        let consumed = (deflate.total_in() - before) as usize;
+        input = &input[consumed.min(input.len())..];
+        let ended = matches!(status, Ok(Status::StreamEnd));
+        let room_left = out.capacity() > out.len();
+        match flush {
+            FlushCompress::Finish if ended => return,
+            FlushCompress::Finish => {}
+            _ if input.is_empty() && room_left => return,
+            _ => {}
+        }
+        if status.is_err() && consumed == 0 && room_left {
+            return;
+        }
+    }
+}
+
+/// One packed run compressed on its own: raw deflate ending byte-aligned and not final, ready
+/// to be spliced into a [`StreamWriter`]'s stream, with the CRC state of its input.
+#[derive(Clone)]
+pub struct Fragment {
+    /// The deflate bytes.
+    pub deflate: Bytes,
+    /// CRC-32 state of the uncompressed run (its length included).
+    pub crc: crc32fast::Hasher,
+}
+
+/// Writes one gzip member from on-the-fly bytes and spliced [`Fragment`]s.
+pub struct StreamWriter {
+    deflate: Compress,
+    crc: crc32fast::Hasher,
+    started: bool,
+    /// Bytes went into `deflate` since its last reset.
+    pending: bool,
+}
+
+impl Default for StreamWriter {
+    fn default() -> Self {
+        StreamWriter {
+            deflate: Compress::new(Compression::fast(), false),
+            crc: crc32fast::Hasher::new(),
+            started: false,
+            pending: false,
+        }
+    }
+}
+
+impl StreamWriter {
+    fn start(&mut self, out: &mut Vec<u8>) {
+        if !self.started {
+            out.extend_from_slice(&HEADER);
+            self.started = true;
+        }
+    }
+
+    /// Compresses `data` into `out`.
+    pub fn write(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        self.start(out);
+        if data.is_empty() {
+            return;
+        }
+        self.crc.update(data);
+        deflate_into(&mut self.deflate, data, out, FlushCompress::None);
+        self.pending = true;
+    }
+
+    /// Prepares `out` for `fragment`'s bytes, which the caller appends (or sends) next.
+    pub fn splice(&mut self, fragment: &Fragment, out: &mut Vec<u8>) {
+        self.start(out);
+        if self.pending {
+            deflate_into(&mut self.deflate, &[], out, FlushCompress::Sync);
+            self.deflate.reset();
+            self.pending = false;
+        }
+        self.crc.combine(&fragment.crc);
+    }
+
+    /// Ends the stream with a final block and the trailer.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        self.start(out);
+        deflate_into(&mut self.deflate, &[], out, FlushCompress::Finish);
+        // ISIZE is the length modulo 2^32 by definition.
+        let len = self.crc.total_len() as u32;
+        let crc = std::mem::take(&mut self.crc).finalize();
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
     }
 }
 
@@ -140,6 +231,43 @@ mod tests {
             stream.len(),
             expected.len()
         );
+    }
+
+    #[test]
+    fn spliced_fragments_and_stream_bytes_form_one_member() {
+        let mut fragments = MemberWriter::default();
+        let mut stream = StreamWriter::default();
+        let mut out = Vec::new();
+        let mut expected = Vec::new();
+        for i in 0..40 {
+            let piece = format!("kube_pod_info{{pod=\"p{i}\"}} {i}\n").repeat(i * 30 + 1);
+            expected.extend_from_slice(piece.as_bytes());
+            if i % 3 == 0 {
+                stream.write(piece.as_bytes(), &mut out);
+            } else {
+                let fragment = fragments.fragment(piece.as_bytes());
+                stream.splice(&fragment, &mut out);
+                out.extend_from_slice(&fragment.deflate);
+            }
+        }
+        stream.finish(&mut out);
+        // A single-member decoder (as curl and browsers are) sees everything, CRC and length
+        // checked.
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(&out[..])
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, expected);
+        assert!(
+            out.len() < expected.len() / 5,
+            "compresses: {} of {}",
+            out.len(),
+            expected.len()
+        );
+        // An empty stream is a valid empty body.
+        let mut empty = Vec::new();
+        StreamWriter::default().finish(&mut empty);
+        assert_eq!(gunzip_all(&empty), b"");
     }
 
     #[test]

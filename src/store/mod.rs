@@ -744,7 +744,7 @@ mod tests {
             .flat_map(|c| c.to_vec())
             .collect();
         let mut unzipped = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(&gz[..]), &mut unzipped).unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped).unwrap();
         assert_eq!(unzipped, text(&store));
     }
 
@@ -816,7 +816,7 @@ mod model_tests {
                 .flat_map(|c| c.to_vec())
                 .collect();
             let mut unzipped = Vec::new();
-            flate2::read::MultiGzDecoder::new(&gz[..])
+            flate2::read::GzDecoder::new(&gz[..])
                 .read_to_end(&mut unzipped)
                 .unwrap();
             assert!(unzipped == plain, "gzip scrape differs from plain at step {step}");

@@ -3,8 +3,9 @@
 //!
 //! Output is family-major: for each kind with objects, for each family, the HELP/TYPE lines
 //! once and then that family's run from every block. Plain runs of at least [`SHARE_MIN`] bytes
-//! go to hyper as slices of the packed buffer (no copy); gzip output is a series of members:
-//! each unchanged run's cached member as it is, everything else compressed on the fly.
+//! go to hyper as slices of the packed buffer (no copy); gzip output is one gzip member whose
+//! deflate stream splices each unchanged run's cached fragment as it is and compresses
+//! everything else on the fly.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::block::{Bits, Packed, Source};
-use super::gzip::MemberWriter;
+use super::gzip::{MemberWriter, StreamWriter};
 use crate::exposition::Format;
 use crate::families::FamilyHeader;
 
@@ -89,10 +90,10 @@ struct Writer {
     chunk_size: usize,
     out: Vec<u8>,
     ready: VecDeque<Bytes>,
-    /// Compresses the bytes between cached members.
-    stream: MemberWriter,
-    /// Compresses a run the first time any scrape needs its member.
-    members: MemberWriter,
+    /// The gzip stream: bytes between cached fragments compressed on the fly.
+    stream: StreamWriter,
+    /// Compresses a run whose fragment the background compressor has not made yet.
+    fragments: MemberWriter,
     plain_bytes: usize,
 }
 
@@ -103,8 +104,8 @@ impl Writer {
             chunk_size,
             out: Vec::with_capacity(chunk_size + 4096),
             ready: VecDeque::new(),
-            stream: MemberWriter::default(),
-            members: MemberWriter::default(),
+            stream: StreamWriter::default(),
+            fragments: MemberWriter::default(),
             plain_bytes: 0,
         }
     }
@@ -132,8 +133,11 @@ impl Writer {
         let shared = match self.encoding {
             Encoding::Identity => run.clone(),
             Encoding::Gzip => {
-                self.stream.close(&mut self.out);
-                packed.gzip_member(f, &mut self.members)
+                let Some(fragment) = packed.gzip_fragment(f, &mut self.fragments) else {
+                    return;
+                };
+                self.stream.splice(&fragment, &mut self.out);
+                fragment.deflate
             }
         };
         if shared.len() >= SHARE_MIN {
@@ -184,12 +188,7 @@ impl Writer {
 
     fn finish(&mut self) {
         if self.encoding == Encoding::Gzip {
-            if self.stream.is_open() {
-                self.stream.close(&mut self.out);
-            } else if self.plain_bytes == 0 {
-                // An empty body is not a gzip stream; one empty member is.
-                self.stream.finish(&mut self.out);
-            }
+            self.stream.finish(&mut self.out);
         }
         self.flush();
     }
