@@ -103,7 +103,7 @@ async fn metrics(State(state): State<AppState>, Query(query): Query<MetricsQuery
     let snapshot = state
         .store
         .snapshot(|r| (include.is_empty() || include.iter().any(|i| i == r)) && !exclude.iter().any(|e| e == r));
-    // Gzip comes out of the store already encoded: unchanged runs as cached members.
+    // Gzip comes out of the store already encoded: unchanged runs as cached deflate fragments.
     let encoding = if gzip { Encoding::Gzip } else { Encoding::Identity };
     let chunks = TimedChunks {
         inner: snapshot.into_chunks(format, encoding, CHUNK_SIZE),

@@ -1,20 +1,20 @@
 //! Packed blocks: a run of objects in key order whose lines are stored family by family, so a
 //! scrape copies (or hands to hyper) one contiguous run per family per block instead of one
-//! slice per object, and keeps each run's gzip member once it has been compressed.
+//! slice per object, and keeps each run's compressed (deflate) fragment once made.
 //!
 //! Invariants:
 //! - `Packed` is immutable once built; scrapes share it through `Arc` and never lock it (its
-//!   gzip members fill once, through `OnceLock`).
+//!   compressed fragments fill once, through `OnceLock`).
 //! - A block's slots are its live objects in key order. A slot's lines are either object `i`
 //!   of the packed buffer (`Source::Packed(i)`) or a newer rendering held beside it
 //!   (`Source::Loose`).
 //! - `changed` has bit `f` clear only if the concatenation of every slot's family-`f` lines
-//!   equals the packed run `f`: such a run (and its gzip member) can be served as it is. Updates
+//!   equals the packed run `f`: such a run (and its compressed fragment) can be served as it is. Updates
 //!   that leave a family's bytes unchanged do not set its bit; inserts and deletes set the bits
 //!   of the families the object has lines in.
 //! - When loose and dead bytes reach a quarter of the packed bytes the block is repacked, which
 //!   bounds the memory held twice and the scatter work a scrape does for changed families. A
-//!   repack rebuilds only the runs of changed families; the others (and their gzip members)
+//!   repack rebuilds only the runs of changed families; the others (and their compressed fragments)
 //!   are shared with the previous packing, so its cost follows what changed, not block size.
 
 use std::ops::Range;
@@ -107,7 +107,7 @@ impl OwnedSource {
     }
 }
 
-/// One family's lines of every object in a block, with its gzip member once compressed.
+/// One family's lines of every object in a block, with its compressed fragment once made.
 /// Runs of families that did not change are shared between a block's successive packings.
 #[derive(Clone, Default)]
 struct Run {
@@ -147,7 +147,7 @@ impl std::fmt::Debug for Packed {
 
 impl Packed {
     /// Packs `sources` (in key order) for `families` families. With `reuse`, the runs of
-    /// families whose bytes did not change are shared with the previous packing, gzip member
+    /// families whose bytes did not change are shared with the previous packing, compressed fragment
     /// included, so a repack copies only what changed.
     pub fn build(families: usize, sources: &[SourceRef<'_>], reuse: Option<Reuse<'_>>) -> Packed {
         let objects = sources.len();
@@ -232,7 +232,7 @@ impl Packed {
         Some(run.gzip.get_or_init(|| writer.fragment(&run.bytes)).clone())
     }
 
-    /// Compresses every non-empty run's gzip member not compressed yet.
+    /// Compresses every non-empty run not compressed yet.
     pub fn compress_all(&self, writer: &mut MemberWriter) {
         for (f, run) in self.runs.iter().enumerate() {
             if !run.bytes.is_empty() && run.gzip.get().is_none() {
@@ -241,13 +241,13 @@ impl Packed {
         }
     }
 
-    /// Whether every non-empty run has its gzip member.
+    /// Whether every non-empty run has its compressed fragment.
     #[cfg(test)]
     pub fn is_compressed(&self) -> bool {
         self.runs.iter().all(|r| r.bytes.is_empty() || r.gzip.get().is_some())
     }
 
-    /// Bytes held: lines, offsets and gzip members.
+    /// Bytes held: lines, offsets and compressed fragments.
     pub fn heap_size(&self) -> usize {
         let runs: usize = self
             .runs
@@ -424,7 +424,7 @@ impl Block {
         })
     }
 
-    /// Bytes held: packed runs (with gzip members), loose renderings, and each object's key,
+    /// Bytes held: packed runs (with compressed fragments), loose renderings, and each object's key,
     /// identity and join facts.
     pub fn heap_size(&self) -> usize {
         let objects: usize = self.slots.iter().map(|s| s.key.heap_size() + s.entry.heap_size()).sum();

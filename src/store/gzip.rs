@@ -34,11 +34,6 @@ impl Default for MemberWriter {
 }
 
 impl MemberWriter {
-    /// True while a member has been started and not finished.
-    pub fn is_open(&self) -> bool {
-        self.open
-    }
-
     /// Compresses `data` into `out`, starting a member if none is open.
     pub fn write(&mut self, data: &[u8], out: &mut Vec<u8>) {
         if !self.open {
@@ -63,13 +58,6 @@ impl MemberWriter {
         self.deflate.reset();
         self.len = 0;
         self.open = false;
-    }
-
-    /// Finishes the open member, if any.
-    pub fn close(&mut self, out: &mut Vec<u8>) {
-        if self.open {
-            self.finish(out);
-        }
     }
 
     /// `data` as a [`Fragment`] (the writer must have no member open).
@@ -218,12 +206,11 @@ mod tests {
             } else {
                 w.write(piece.as_bytes(), &mut stream);
                 if i % 3 == 2 {
-                    w.close(&mut stream);
+                    w.finish(&mut stream);
                 }
             }
         }
-        w.close(&mut stream);
-        assert!(!w.is_open());
+        w.finish(&mut stream);
         assert_eq!(gunzip_all(&stream), expected);
         assert!(
             stream.len() < expected.len() / 5,

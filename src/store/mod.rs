@@ -2,9 +2,10 @@
 //! their identity and their rendered lines. The one module that knows about concurrency.
 //!
 //! Layout: a scope is a sorted run of [`block`]s of about 128 objects whose lines are packed
-//! family by family, so a scrape writes each family as one run per block (and, gzipped, as
-//! one cached gzip member per block) instead of one slice per object; updates sit beside the
-//! packed buffer until a repack folds them in. [`snapshot`] writes a scrape out.
+//! family by family, so a scrape writes each family as one run per block (and, gzipped, as one
+//! cached deflate fragment per run, spliced into one gzip stream) instead of one slice per
+//! object; updates sit beside the packed buffer until a repack folds them in. [`snapshot`]
+//! writes a scrape out; [`precompress`] compresses new runs in the background.
 //!
 //! Invariants:
 //! - Writers are the watch tasks (one per kind × namespace scope); readers are scrapes.
@@ -424,7 +425,7 @@ impl KindStore {
         &self.headers
     }
 
-    /// Objects held and bytes held for them (packed lines, gzip members, loose renderings, keys
+    /// Objects held and bytes held for them (packed lines, compressed fragments, loose renderings, keys
     /// and identities).
     pub fn stats(&self) -> (usize, usize) {
         self.scopes
@@ -717,7 +718,7 @@ mod tests {
     }
 
     #[test]
-    fn relisted_blocks_get_their_gzip_members_in_the_background() {
+    fn relisted_blocks_are_compressed_in_the_background() {
         let store = Store::new(vec![kind()]);
         let scope = &store.kinds()[0].scopes()[0];
         let mut relist = scope.begin_relist();
@@ -734,7 +735,7 @@ mod tests {
         // Not a timing assertion: the deadline only bounds how long a broken queue can hang.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while !scope.read().blocks.iter().all(|b| b.packed().is_compressed()) {
-            assert!(std::time::Instant::now() < deadline, "members never compressed");
+            assert!(std::time::Instant::now() < deadline, "runs never compressed");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         // A gzip scrape now only sends what is there, and it decodes to the plain text.

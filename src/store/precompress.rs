@@ -1,4 +1,4 @@
-//! Background compression of new runs' gzip members.
+//! Background compression of new runs (their deflate fragments for gzip scrapes).
 //!
 //! Without it, the first gzip scrape after a list or relist compresses the whole body while
 //! Prometheus waits (3 s at 100k pods on one core, growing with the cluster toward the 10 s

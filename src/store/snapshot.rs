@@ -26,7 +26,7 @@ const SHARE_MIN: usize = 16 * 1024;
 pub enum Encoding {
     /// No compression.
     Identity,
-    /// Gzip (a series of members).
+    /// Gzip (one member).
     Gzip,
 }
 
