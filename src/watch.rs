@@ -243,20 +243,23 @@ fn error_message(error: &watcher::Error) -> String {
     };
     match inner {
         kube::Error::Api(status) => format!("{stage}: {}", describe_status(status)),
-        other => {
-            let mut message = format!("{stage}: {other}");
-            let mut source = std::error::Error::source(other);
-            while let Some(s) = source {
-                let text = s.to_string();
-                if !message.contains(&text) {
-                    message.push_str(": ");
-                    message.push_str(&text);
-                }
-                source = s.source();
-            }
-            message
-        }
+        other => format!("{stage}: {}", error_chain(other)),
     }
+}
+
+/// An error and its sources as one line, skipping a source whose text is already included.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = s.source();
+    }
+    message
 }
 
 fn describe_status(status: &kube::core::Status) -> String {

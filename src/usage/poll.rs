@@ -14,6 +14,8 @@ use kube::Client;
 use kube::client::Body;
 use serde::Deserialize;
 
+use crate::watch::error_chain;
+
 /// The API group polled.
 pub const GROUP: &str = "metrics.k8s.io";
 
@@ -166,21 +168,6 @@ pub fn classify_transport(error: &kube::Error) -> Reason {
     }
 }
 
-/// A kube error as one line: the error and its sources.
-fn describe(error: &kube::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = s.source();
-    }
-    message
-}
-
 /// GETs `path` and returns the body of a 2xx response; anything else is a classified error.
 /// The whole exchange (connect, headers, body) runs under `timeout`.
 pub async fn get(client: &Client, path: &str, timeout: Duration) -> Result<Bytes, PollError> {
@@ -192,13 +179,13 @@ pub async fn get(client: &Client, path: &str, timeout: Duration) -> Result<Bytes
         let response = client
             .send(request)
             .await
-            .map_err(|e| PollError::new(classify_transport(&e), describe(&e)))?;
+            .map_err(|e| PollError::new(classify_transport(&e), error_chain(&e)))?;
         let status = response.status();
         let body = response
             .into_body()
             .collect_bytes()
             .await
-            .map_err(|e| PollError::new(classify_transport(&e), format!("reading body: {}", describe(&e))))?;
+            .map_err(|e| PollError::new(classify_transport(&e), format!("reading body: {}", error_chain(&e))))?;
         if status.is_success() {
             Ok(body)
         } else {
