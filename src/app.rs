@@ -27,6 +27,8 @@ pub struct ExporterConfig {
     pub namespaces: Vec<String>,
     /// Initial list page size.
     pub page_size: u32,
+    /// Namespaces excluded by field selector on every list and watch of a namespaced kind.
+    pub namespaces_denylist: Vec<String>,
     /// Listener settings.
     pub listen: ListenArgs,
     /// metrics.k8s.io polling (`None` = off). Needs the pods and nodes resources.
@@ -106,6 +108,7 @@ impl RunningExporter {
         }
         let settings = WatchSettings {
             page_size: config.page_size,
+            namespaces_denylist: config.namespaces_denylist.clone(),
         };
         let servers = tasks.len();
         for handle in &handles {
@@ -180,7 +183,7 @@ pub async fn kube_config_from_args(args: &RunArgs) -> anyhow::Result<kube::Confi
 /// `run`: the exporter against a real cluster, until SIGINT/SIGTERM.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let families = args.families.validate().map_err(anyhow::Error::msg)?;
-    let namespaces = args.validate_namespaces().map_err(anyhow::Error::msg)?;
+    let (namespaces, namespaces_denylist) = args.validate_namespaces().map_err(anyhow::Error::msg)?;
     let usage_settings = args.validate_usage(&families.resources).map_err(anyhow::Error::msg)?;
     let kube_config = kube_config_from_args(&args).await?;
     let client = Client::try_from(kube_config.clone()).context("building the Kubernetes client")?;
@@ -196,6 +199,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         families,
         namespaces,
         page_size: args.watch_page_size,
+        namespaces_denylist,
         listen: args.listen.clone(),
         usage,
     })

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::families::allowlist::Allowlist;
 use crate::families::{Allowlists, FamilyFilter};
-use crate::kinds::RESOURCES;
+use crate::kinds;
 use crate::usage::UsageSettings;
 use crate::usage::parse::parse_go_duration;
 
@@ -42,7 +42,8 @@ pub enum Command {
 /// What selects and shapes the metric families (shared by `run`, `render` and `demo`).
 #[derive(Args, Debug, Clone, Default)]
 pub struct FamilyArgs {
-    /// Comma-separated resources to export (KSM names). Default: all supported.
+    /// Comma-separated resources to export (KSM names). Default: KSM's default set plus apiservices
+    /// (`render`: every kind).
     #[arg(long, value_delimiter = ',', env = "KSE_RESOURCES")]
     pub resources: Vec<String>,
     /// Kubernetes labels to export on kube_<resource>_labels, e.g. `pods=[app,team],deployments=[*]`.
@@ -91,6 +92,11 @@ pub struct RunArgs {
     /// Comma-separated namespaces to watch. Default: all.
     #[arg(long, value_delimiter = ',')]
     pub namespaces: Vec<String>,
+    /// Comma-separated namespaces whose objects are not exported: every list and watch of a
+    /// namespaced kind carries `metadata.namespace!=X` field selectors, as in KSM. With
+    /// `--namespaces`, the listed namespaces minus these are watched.
+    #[arg(long, value_delimiter = ',')]
+    pub namespaces_denylist: Vec<String>,
     /// Page size (`limit`) of the initial lists.
     #[arg(long, default_value_t = 500)]
     pub watch_page_size: u32,
@@ -231,8 +237,18 @@ fn regexes(flag: &str, raw: &[String]) -> Result<Vec<regex::Regex>, String> {
 }
 
 impl FamilyArgs {
-    /// Validates the flags; errors name the flag.
+    /// Validates the flags; without `--resources`, KSM's default set is on. Errors name the flag.
     pub fn validate(&self) -> Result<FamilyOptions, String> {
+        self.validate_with(kinds::default_resources())
+    }
+
+    /// As [`FamilyArgs::validate`], but every kind is on without `--resources`: `render` reads
+    /// whatever objects it is given, and the files already say which kinds they hold.
+    pub fn validate_for_render(&self) -> Result<FamilyOptions, String> {
+        self.validate_with(kinds::resources())
+    }
+
+    fn validate_with(&self, default_resources: &[&str]) -> Result<FamilyOptions, String> {
         let mut resources: Vec<String> = self
             .resources
             .iter()
@@ -240,13 +256,13 @@ impl FamilyArgs {
             .filter(|r| !r.is_empty())
             .collect();
         if resources.is_empty() {
-            resources = RESOURCES.iter().map(|r| r.to_string()).collect();
+            resources = default_resources.iter().map(|r| r.to_string()).collect();
         }
         for r in &resources {
-            if !RESOURCES.contains(&r.as_str()) {
+            if !kinds::resources().contains(&r.as_str()) {
                 return Err(format!(
                     "--resources: unknown resource {r:?}; supported: {}",
-                    RESOURCES.join(",")
+                    kinds::resources().join(",")
                 ));
             }
         }
@@ -261,10 +277,10 @@ impl FamilyArgs {
             ("metric-annotations-allowlist", &annotations),
         ] {
             for r in list.resources() {
-                if r != "*" && !RESOURCES.contains(&r) {
+                if r != "*" && !kinds::resources().contains(&r) {
                     return Err(format!(
                         "--{flag}: unknown resource {r:?}; supported: {}",
-                        RESOURCES.join(",")
+                        kinds::resources().join(",")
                     ));
                 }
             }
@@ -329,31 +345,43 @@ impl RunArgs {
         }))
     }
 
-    /// Validates namespaces and the page size; errors name the flag.
-    pub fn validate_namespaces(&self) -> Result<Vec<String>, String> {
+    /// Validates `--namespaces`, `--namespaces-denylist` and the page size; errors name the
+    /// flag. Returns the namespaces to watch (empty = all) and those to exclude.
+    pub fn validate_namespaces(&self) -> Result<(Vec<String>, Vec<String>), String> {
         if self.watch_page_size == 0 {
             return Err("--watch-page-size: must be at least 1".into());
         }
-        let namespaces: Vec<String> = self
-            .namespaces
-            .iter()
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty())
-            .collect();
-        for n in &namespaces {
-            let valid = n.len() <= 63
-                && n.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !n.starts_with('-')
-                && !n.ends_with('-');
-            if !valid {
-                return Err(format!(
-                    "--namespaces: {n:?} is not a valid namespace name (RFC 1123 label)"
-                ));
-            }
+        let namespaces = namespace_list("namespaces", &self.namespaces)?;
+        let denylist = namespace_list("namespaces-denylist", &self.namespaces_denylist)?;
+        // With both, KSM watches the listed namespaces that are not denied.
+        let namespaces: Vec<String> = namespaces.into_iter().filter(|n| !denylist.contains(n)).collect();
+        if !self.namespaces.iter().all(|n| n.trim().is_empty()) && namespaces.is_empty() {
+            return Err("--namespaces-denylist: denies every namespace given in --namespaces".into());
         }
-        Ok(namespaces)
+        Ok((namespaces, denylist))
     }
+}
+
+/// Trimmed, non-empty, valid namespace names (RFC 1123 labels).
+fn namespace_list(flag: &str, raw: &[String]) -> Result<Vec<String>, String> {
+    let namespaces: Vec<String> = raw
+        .iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    for n in &namespaces {
+        let valid = n.len() <= 63
+            && n.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !n.starts_with('-')
+            && !n.ends_with('-');
+        if !valid {
+            return Err(format!(
+                "--{flag}: {n:?} is not a valid namespace name (RFC 1123 label)"
+            ));
+        }
+    }
+    Ok(namespaces)
 }
 
 #[cfg(test)]
@@ -364,7 +392,7 @@ mod tests {
         let mut argv = vec!["kube-state-exporter", "render", "-f", "x"];
         argv.extend_from_slice(args);
         match Cli::try_parse_from(argv).map_err(|e| e.to_string())?.command {
-            Some(Command::Render(r)) => r.families.validate(),
+            Some(Command::Render(r)) => r.families.validate_for_render(),
             _ => unreachable!(),
         }
     }
@@ -399,9 +427,16 @@ mod tests {
     }
 
     #[test]
-    fn defaults_enable_every_resource() {
+    fn defaults_are_ksm_default_set_and_every_kind_for_render() {
+        let o = FamilyArgs::default().validate().unwrap();
+        assert_eq!(o.resources, kinds::default_resources());
+        assert!(
+            !o.resources.contains(&"roles".to_string()),
+            "roles is one of KSM's opt-in resources"
+        );
+        assert!(o.resources.contains(&"pods".to_string()));
         let o = family_args(&[]).unwrap();
-        assert_eq!(o.resources, RESOURCES);
+        assert_eq!(o.resources, kinds::resources());
         let o = family_args(&["--resources", "pods, jobs,pods"]).unwrap();
         assert_eq!(o.resources, ["jobs", "pods"]);
     }
@@ -482,5 +517,32 @@ mod tests {
         };
         assert!(run.validate_namespaces().unwrap_err().starts_with("--watch-page-size"));
         assert!(Cli::try_parse_from(["kube-state-exporter", "--port", "notaport"]).is_err());
+    }
+
+    #[test]
+    fn denylist_narrows_namespaces_and_is_checked() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["kube-state-exporter"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv).unwrap().run.validate_namespaces()
+        };
+        assert_eq!(
+            parse(&["--namespaces-denylist", "kube-system, monitoring"]).unwrap(),
+            (vec![], vec!["kube-system".to_string(), "monitoring".to_string()])
+        );
+        assert_eq!(
+            parse(&["--namespaces", "a,b", "--namespaces-denylist", "b"]).unwrap(),
+            (vec!["a".to_string()], vec!["b".to_string()])
+        );
+        assert!(
+            parse(&["--namespaces", "a", "--namespaces-denylist", "a"])
+                .unwrap_err()
+                .starts_with("--namespaces-denylist: denies every namespace")
+        );
+        assert!(
+            parse(&["--namespaces-denylist", "Kube_System"])
+                .unwrap_err()
+                .starts_with("--namespaces-denylist: \"Kube_System\"")
+        );
     }
 }

@@ -64,7 +64,7 @@ mod tests {
     use crate::cli::FamilyArgs;
     use crate::exposition::{Format, MetricType};
     use crate::families::{Allowlists, FamilyFilter, Stability, allowlist::Allowlist};
-    use crate::kinds::{self, RESOURCES};
+    use crate::kinds;
     use crate::render;
 
     /// Splits `name{a="x",b="y"} 1` into the name and label names, honouring escapes.
@@ -130,16 +130,16 @@ mod tests {
             labels: Allowlist::parse("*=[*]").unwrap(),
             annotations: Allowlist::parse("*=[*]").unwrap(),
         };
-        let enabled: Vec<String> = RESOURCES.iter().map(|r| r.to_string()).collect();
+        let enabled: Vec<String> = kinds::resources().iter().map(|r| r.to_string()).collect();
         let handles = kinds::registry(&enabled, &everything, &allow_all);
-        assert_eq!(handles.len(), RESOURCES.len());
+        assert_eq!(handles.len(), kinds::resources().len());
         let options = crate::cli::FamilyOptions {
             resources: enabled.clone(),
             allowlists: allow_all,
             filter: everything,
         };
         let mut problems = Vec::new();
-        for resource in RESOURCES {
+        for resource in kinds::resources() {
             let contract = load(&contract_dir().join(format!("{resource}.yaml"))).unwrap();
             assert_eq!(contract.resource.as_deref(), Some(*resource));
             let store = kinds::build_store(&handles, &[]);
@@ -191,7 +191,7 @@ mod tests {
                 .unwrap()
                 .headers()
                 .iter()
-                .map(|h| h.name)
+                .map(|h| &*h.name)
                 .collect();
             let declared_default: Vec<&str> = contract
                 .families
@@ -256,6 +256,59 @@ mod tests {
         assert!(problems.is_empty(), "contract problems:\n{}", problems.join("\n"));
     }
 
+    /// KSM v2.20's own TYPE and HELP lines, one family per row (`tests/fixtures/ksm-help.tsv`,
+    /// taken from its `/metrics`).
+    fn ksm_help() -> BTreeMap<String, (String, String)> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ksm-help.tsv");
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("family\t"))
+            .map(|l| {
+                let mut cols = l.splitn(3, '\t');
+                let mut col = || cols.next().unwrap_or_else(|| panic!("short tsv row {l:?}")).to_string();
+                (col(), (col(), col()))
+            })
+            .collect()
+    }
+
+    /// Every KSM family is served, with KSM's exact TYPE and HELP (stability prefix included), and
+    /// every family a KSM kind serves is one of KSM's.
+    #[test]
+    fn contract_matches_ksm_type_and_help_for_every_family() {
+        let ksm = ksm_help();
+        assert_eq!(ksm.len(), 336, "KSM v2.20 has 336 families");
+        // This exporter's own additions to KSM kinds: opt-in, so a default scrape is KSM's.
+        const EXTENSIONS: &[&str] = &["kube_horizontalpodautoscaler_status_condition_reason"];
+        let mut served = BTreeSet::new();
+        let mut problems = Vec::new();
+        // apiservices is this exporter's own kind, not KSM's.
+        for resource in kinds::resources().iter().filter(|r| **r != "apiservices") {
+            let contract = load(&contract_dir().join(format!("{resource}.yaml"))).unwrap();
+            for f in &contract.families {
+                served.insert(f.name.clone());
+                let help = match f.stability.as_deref() {
+                    Some("STABLE") => format!("[STABLE] {}", f.help),
+                    _ => f.help.clone(),
+                };
+                match ksm.get(&f.name) {
+                    None if EXTENSIONS.contains(&f.name.as_str()) && f.opt_in => {}
+                    None => problems.push(format!("{resource}: {} is not a KSM family", f.name)),
+                    Some((t, h)) if (t, h) != (&f.metric_type, &help) => problems.push(format!(
+                        "{resource}: {}: contract says {} {help:?}, KSM prints {t} {h:?}",
+                        f.name, f.metric_type
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+        let missing: Vec<&String> = ksm.keys().filter(|k| !served.contains(*k)).collect();
+        if !missing.is_empty() {
+            problems.push(format!("KSM families not served: {missing:?}"));
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
     #[test]
     fn every_contract_file_belongs_to_a_kind_or_telemetry() {
         for entry in std::fs::read_dir(contract_dir()).unwrap() {
@@ -269,7 +322,8 @@ mod tests {
             );
             // usage.yaml and metricsapi.yaml: the metrics.k8s.io families (checked in src/usage/).
             assert!(
-                ["telemetry", "usage", "metricsapi"].contains(&stem.as_str()) || RESOURCES.contains(&stem.as_str()),
+                ["telemetry", "usage", "metricsapi"].contains(&stem.as_str())
+                    || kinds::resources().contains(&stem.as_str()),
                 "unexpected contract file {stem}"
             );
         }

@@ -91,6 +91,7 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         families,
         namespaces: Vec::new(),
         page_size: 500,
+        namespaces_denylist: Vec::new(),
         listen: ListenArgs {
             host: args.host.clone(),
             port: args.port,

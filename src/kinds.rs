@@ -1,41 +1,120 @@
-//! The registry of resource kinds the exporter knows: the one place that maps KSM resource
-//! names and Kubernetes `kind`s to the typed family modules. Everything else works on
-//! `dyn KindHandle`.
+//! The registry of resource kinds the exporter knows, derived from the kind table in
+//! [`crate::families`]: resource names, Kubernetes API coordinates and default enablement come from
+//! each kind's type, so no other list of kinds exists. Everything else works on `dyn KindHandle`.
 
 use std::any::TypeId;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use k8s_openapi::NamespaceResourceScope;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Node, Pod};
-use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService;
 use kube::Client;
 use tokio::task::JoinSet;
 
-use crate::families::{Allowlists, EnabledFamilies, FamilyFilter, ObjectFamilies, RenderContext};
+use crate::families::{
+    Allowlists, EnabledFamilies, Enablement, FamilyFilter, KindVisitor, ObjectFamilies, RenderContext,
+};
 use crate::store::{KindStore, ObjectKey, Store};
 use crate::telemetry::Telemetry;
 use crate::watch::{self, KindRenderer, WatchSettings};
 
-/// KSM resource names this exporter serves, sorted.
-pub const RESOURCES: &[&str] = &[
-    "apiservices",
-    "daemonsets",
-    "deployments",
-    "horizontalpodautoscalers",
-    "jobs",
-    "nodes",
-    "pods",
-];
+/// One row of the kind table: where the kind lives in the Kubernetes API and how to build it.
+pub struct KindEntry {
+    /// KSM resource name, also the URL plural (`pods`, `horizontalpodautoscalers`).
+    pub resource: &'static str,
+    /// Kubernetes kind (`Pod`).
+    pub kind: &'static str,
+    /// API group, `""` for the core group.
+    pub group: &'static str,
+    /// API version (`v1`).
+    pub version: &'static str,
+    /// `v1` or `group/version`.
+    pub api_version: &'static str,
+    /// Whether objects live in namespaces.
+    pub namespaced: bool,
+    /// Whether the kind is on without `--resources`.
+    pub enablement: Enablement,
+    make: fn(&FamilyFilter, &Allowlists) -> Box<dyn KindHandle>,
+}
+
+impl KindEntry {
+    /// The cluster-wide list path (`/api/v1/pods`, `/apis/apps/v1/deployments`).
+    pub fn list_path(&self) -> String {
+        if self.group.is_empty() {
+            format!("/api/{}/{}", self.version, self.resource)
+        } else {
+            format!("/apis/{}/{}/{}", self.group, self.version, self.resource)
+        }
+    }
+
+    /// A handle configured with the family filter and allowlists.
+    pub fn handle(&self, filter: &FamilyFilter, allowlists: &Allowlists) -> Box<dyn KindHandle> {
+        (self.make)(filter, allowlists)
+    }
+}
+
+struct TableBuilder(Vec<KindEntry>);
+
+impl KindVisitor for TableBuilder {
+    fn visit<K: ObjectFamilies>(&mut self, enablement: Enablement) {
+        self.0.push(KindEntry {
+            resource: K::URL_PATH_SEGMENT,
+            kind: <K as k8s_openapi::Resource>::KIND,
+            group: <K as k8s_openapi::Resource>::GROUP,
+            version: <K as k8s_openapi::Resource>::VERSION,
+            api_version: <K as k8s_openapi::Resource>::API_VERSION,
+            namespaced: namespaced::<K>(),
+            enablement,
+            make: handle::<K>,
+        });
+    }
+}
+
+fn namespaced<K: ObjectFamilies>() -> bool {
+    TypeId::of::<<K as k8s_openapi::Resource>::Scope>() == TypeId::of::<NamespaceResourceScope>()
+}
+
+static TABLE: LazyLock<Vec<KindEntry>> = LazyLock::new(|| {
+    let mut builder = TableBuilder(Vec::new());
+    crate::families::visit_kinds(&mut builder);
+    builder.0.sort_by_key(|e| e.resource);
+    builder.0
+});
+
+static RESOURCES: LazyLock<Vec<&'static str>> = LazyLock::new(|| TABLE.iter().map(|e| e.resource).collect());
+
+static DEFAULT_RESOURCES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    TABLE
+        .iter()
+        .filter(|e| e.enablement == Enablement::Default)
+        .map(|e| e.resource)
+        .collect()
+});
+
+/// Every built-in kind, sorted by resource name.
+pub fn table() -> &'static [KindEntry] {
+    &TABLE
+}
+
+/// Every resource name this exporter serves, sorted.
+pub fn resources() -> &'static [&'static str] {
+    &RESOURCES
+}
+
+/// The resources on when `--resources` is not given: KSM's default set (plus `apiservices`).
+pub fn default_resources() -> &'static [&'static str] {
+    &DEFAULT_RESOURCES
+}
+
+/// The table row of a resource name.
+pub fn entry(resource: &str) -> Option<&'static KindEntry> {
+    TABLE.iter().find(|e| e.resource == resource)
+}
 
 /// A resource kind, type-erased.
 pub trait KindHandle: Send + Sync {
     /// KSM resource name (`pods`).
-    fn resource(&self) -> &'static str;
+    fn resource(&self) -> &str;
     /// Kubernetes kind (`Pod`).
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> &str;
     /// Whether objects live in namespaces.
     fn namespaced(&self) -> bool;
     /// An empty store for this kind, one scope per namespace (cluster-scoped kinds get one).
@@ -57,25 +136,22 @@ struct Kind<K: 'static> {
     renderer: Arc<KindRenderer<K>>,
 }
 
-impl<K: ObjectFamilies + k8s_openapi::Resource> KindHandle for Kind<K>
-where
-    <K as k8s_openapi::Resource>::Scope: 'static,
-{
-    fn resource(&self) -> &'static str {
-        K::RESOURCE
+impl<K: ObjectFamilies> KindHandle for Kind<K> {
+    fn resource(&self) -> &str {
+        K::URL_PATH_SEGMENT
     }
 
-    fn kind(&self) -> &'static str {
-        <K as ObjectFamilies>::KIND
+    fn kind(&self) -> &str {
+        <K as k8s_openapi::Resource>::KIND
     }
 
     fn namespaced(&self) -> bool {
-        TypeId::of::<<K as k8s_openapi::Resource>::Scope>() == TypeId::of::<NamespaceResourceScope>()
+        namespaced::<K>()
     }
 
     fn new_store(&self, namespaces: &[String]) -> KindStore {
         let namespaces = if self.namespaced() { namespaces } else { &[] };
-        KindStore::new(K::RESOURCE, self.renderer.families.headers(), namespaces)
+        KindStore::new(K::URL_PATH_SEGMENT, self.renderer.families.headers(), namespaces)
     }
 
     fn spawn_watchers(
@@ -86,7 +162,7 @@ where
         telemetry: &Arc<Telemetry>,
         tasks: &mut JoinSet<()>,
     ) {
-        let scopes = store.kind(K::RESOURCE).map(|k| k.scopes().len()).unwrap_or(0);
+        let scopes = store.kind(K::URL_PATH_SEGMENT).map(|k| k.scopes().len()).unwrap_or(0);
         for scope in 0..scopes {
             tasks.spawn(watch::run::<K>(
                 client.clone(),
@@ -102,8 +178,8 @@ where
     fn store_json(&self, store: &Store, object: serde_json::Value) -> Result<(), String> {
         let obj: K = serde_json::from_value(object).map_err(|e| e.to_string())?;
         let kind = store
-            .kind(K::RESOURCE)
-            .ok_or_else(|| format!("{} is not enabled", K::RESOURCE))?;
+            .kind(K::URL_PATH_SEGMENT)
+            .ok_or_else(|| format!("{} is not enabled", K::URL_PATH_SEGMENT))?;
         let meta = kube::Resource::meta(&obj);
         let scope = kind
             .scopes()
@@ -124,39 +200,128 @@ where
     }
 }
 
-fn kind<K: ObjectFamilies + k8s_openapi::Resource>(
-    filter: &FamilyFilter,
-    allowlists: &Allowlists,
-) -> Box<dyn KindHandle>
-where
-    <K as k8s_openapi::Resource>::Scope: 'static,
-{
+fn handle<K: ObjectFamilies>(filter: &FamilyFilter, allowlists: &Allowlists) -> Box<dyn KindHandle> {
     Box::new(Kind::<K> {
         renderer: Arc::new(KindRenderer {
             families: EnabledFamilies::new(filter),
-            context: RenderContext::for_resource(allowlists, K::RESOURCE),
+            context: RenderContext::for_resource(allowlists, K::URL_PATH_SEGMENT),
         }),
     })
 }
 
-/// Every known kind whose resource name passes `enabled`, configured with the family filter and
+/// The kinds whose resource name is in `enabled`, configured with the family filter and
 /// allowlists; in resource-name order.
 pub fn registry(enabled: &[String], filter: &FamilyFilter, allowlists: &Allowlists) -> Vec<Box<dyn KindHandle>> {
-    let all: Vec<Box<dyn KindHandle>> = vec![
-        kind::<APIService>(filter, allowlists),
-        kind::<DaemonSet>(filter, allowlists),
-        kind::<Deployment>(filter, allowlists),
-        kind::<HorizontalPodAutoscaler>(filter, allowlists),
-        kind::<Job>(filter, allowlists),
-        kind::<Node>(filter, allowlists),
-        kind::<Pod>(filter, allowlists),
-    ];
-    all.into_iter()
-        .filter(|k| enabled.iter().any(|e| e == k.resource()))
+    TABLE
+        .iter()
+        .filter(|e| enabled.iter().any(|r| r == e.resource))
+        .map(|e| e.handle(filter, allowlists))
         .collect()
 }
 
 /// Builds the store for a set of kinds.
 pub fn build_store(kinds: &[Box<dyn KindHandle>], namespaces: &[String]) -> Store {
     Store::new(kinds.iter().map(|k| k.new_store(namespaces)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_unique_and_matches_ksm_default_set() {
+        let names = resources();
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+        let opt_in: Vec<&str> = table()
+            .iter()
+            .filter(|e| e.enablement == Enablement::OptIn)
+            .map(|e| e.resource)
+            .collect();
+        // KSM v2.20's resources that are off unless named in --resources.
+        assert_eq!(
+            opt_in,
+            [
+                "clusterrolebindings",
+                "clusterroles",
+                "endpoints",
+                "ingressclasses",
+                "rolebindings",
+                "roles",
+                "serviceaccounts"
+            ]
+        );
+        assert_eq!(default_resources().len() + opt_in.len(), names.len());
+    }
+
+    #[test]
+    fn table_rows_carry_api_coordinates() {
+        let pods = entry("pods").unwrap();
+        assert_eq!(
+            (pods.group, pods.version, pods.kind, pods.namespaced),
+            ("", "v1", "Pod", true)
+        );
+        assert_eq!(pods.list_path(), "/api/v1/pods");
+        let hpa = entry("horizontalpodautoscalers").unwrap();
+        assert_eq!(hpa.api_version, "autoscaling/v2");
+        assert_eq!(hpa.list_path(), "/apis/autoscaling/v2/horizontalpodautoscalers");
+        let nodes = entry("nodes").unwrap();
+        assert!(!nodes.namespaced);
+        assert!(entry("configmap").is_none());
+    }
+
+    /// `examples/kubernetes/rbac.yaml` grants list and watch on every resource of the table and
+    /// nothing the exporter does not use: a kind missing there is a 403 in production that no
+    /// other test sees.
+    #[test]
+    fn rbac_example_grants_exactly_what_the_exporter_uses() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/kubernetes/rbac.yaml");
+        let docs: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let role = docs
+            .iter()
+            .find(|d| d["kind"] == "ClusterRole")
+            .expect("rbac.yaml has a ClusterRole");
+        let mut granted: BTreeSet<(String, String, String)> = BTreeSet::new();
+        for rule in role["rules"].as_array().unwrap() {
+            let strings = |key: &str| -> Vec<String> {
+                rule[key]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("rule without {key}: {rule}"))
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string())
+                    .collect()
+            };
+            for group in strings("apiGroups") {
+                for resource in strings("resources") {
+                    for verb in strings("verbs") {
+                        granted.insert((group.clone(), resource.clone(), verb));
+                    }
+                }
+            }
+        }
+        let mut needed: BTreeSet<(String, String, String)> = BTreeSet::new();
+        for e in table() {
+            for verb in ["list", "watch"] {
+                needed.insert((e.group.into(), e.resource.into(), verb.into()));
+            }
+        }
+        // The usage poller reads metrics-server's NodeMetrics and PodMetrics.
+        for resource in ["nodes", "pods"] {
+            for verb in ["get", "list"] {
+                needed.insert((crate::usage::poll::GROUP.into(), resource.into(), verb.into()));
+            }
+        }
+        let missing: Vec<_> = needed.difference(&granted).collect();
+        let unused: Vec<_> = granted.difference(&needed).collect();
+        assert!(
+            missing.is_empty(),
+            "rbac.yaml lacks (group, resource, verb): {missing:?}"
+        );
+        assert!(
+            unused.is_empty(),
+            "rbac.yaml grants what the exporter never uses: {unused:?}"
+        );
+    }
 }

@@ -20,7 +20,7 @@ fn init_logging() {
 }
 
 fn render_command(args: kube_state_exporter::cli::RenderArgs) -> ExitCode {
-    let options = match args.families.validate() {
+    let options = match args.families.validate_for_render() {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");

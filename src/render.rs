@@ -191,23 +191,24 @@ mod tests {
         );
         let text = std::fs::read_to_string(dir.join("deployment.yaml")).unwrap();
         let out = render_sources(&[("deployment.yaml".into(), text)], &options(), Format::Text);
-        assert_eq!(out.rendered, 1);
-        assert_eq!(out.problems.len(), 1, "the Service is reported, not rendered");
+        assert_eq!(out.rendered, 2, "{:?}", out.problems);
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
         let body = String::from_utf8(out.body).unwrap();
         assert!(body.contains(
             "kube_deployment_spec_replicas{namespace=\"monitoring\",deployment=\"kube-state-exporter\"} 1\n"
         ));
+        assert!(body.contains("kube_service_spec_type{namespace=\"monitoring\",service=\"kube-state-exporter\""));
     }
 
     #[test]
     fn unknown_kinds_and_bad_objects_are_reported_and_skipped() {
-        let src = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}
+        let src = r#"{"apiVersion":"cert-manager.io/v1","kind":"Certificate","metadata":{"name":"c","namespace":"ns"}}
 {"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j","namespace":"ns","creationTimestamp":"2026-11-24T05:00:00Z"},"spec":{"parallelism":"lots"}}
 {"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"ok","namespace":"ns","creationTimestamp":"2026-11-24T05:00:00Z"}}"#;
         let out = render_sources(&[("in.json".into(), src.into())], &options(), Format::Text);
         assert_eq!(out.rendered, 1);
         assert_eq!(out.problems.len(), 2, "{:?}", out.problems);
-        assert!(out.problems[0].contains("ConfigMap c: kind not exported"));
+        assert!(out.problems[0].contains("Certificate ns/c: kind not exported"));
         assert!(out.problems[1].contains("Job ns/j"));
         let body = String::from_utf8(out.body).unwrap();
         assert!(

@@ -98,6 +98,9 @@ impl<K: Resource<DynamicType = ()>> Resource for Decoded<K> {
 pub struct WatchSettings {
     /// `limit` for the paginated initial list.
     pub page_size: u32,
+    /// Namespaces whose objects a namespaced kind's lists and watches exclude
+    /// (`--namespaces-denylist`).
+    pub namespaces_denylist: Vec<String>,
 }
 
 /// What a watcher needs to render one kind.
@@ -128,6 +131,20 @@ impl<K: ObjectFamilies> KindRenderer<K> {
     }
 }
 
+/// KSM's `--namespaces-denylist`: ANDed `metadata.namespace!=X` field selectors, for namespaced
+/// kinds only (a cluster-scoped object has no namespace to exclude).
+pub fn denylist_selector<K: ObjectFamilies>(denylist: &[String]) -> Option<String> {
+    let namespaced = std::any::TypeId::of::<<K as k8s_openapi::Resource>::Scope>()
+        == std::any::TypeId::of::<k8s_openapi::NamespaceResourceScope>();
+    (namespaced && !denylist.is_empty()).then(|| {
+        denylist
+            .iter()
+            .map(|n| format!("metadata.namespace!={n}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+}
+
 /// Runs one watcher until the task is aborted. Never returns on API errors.
 pub async fn run<K: ObjectFamilies>(
     client: Client,
@@ -137,8 +154,11 @@ pub async fn run<K: ObjectFamilies>(
     settings: WatchSettings,
     telemetry: Arc<Telemetry>,
 ) {
-    let Some(kind) = store.kind(K::RESOURCE).cloned() else {
-        tracing::error!(resource = K::RESOURCE, "no store for resource; watcher not started");
+    let Some(kind) = store.kind(K::URL_PATH_SEGMENT).cloned() else {
+        tracing::error!(
+            resource = K::URL_PATH_SEGMENT,
+            "no store for resource; watcher not started"
+        );
         return;
     };
     let Some(scope) = kind.scopes().get(scope_index) else {
@@ -148,9 +168,12 @@ pub async fn run<K: ObjectFamilies>(
         Some(ns) => Api::namespaced_with(client, ns, &()),
         None => Api::all_with(client, &()),
     };
-    let config = watcher::Config::default().page_size(settings.page_size);
+    let mut config = watcher::Config::default().page_size(settings.page_size);
+    if let Some(fields) = denylist_selector::<K>(&settings.namespaces_denylist) {
+        config = config.fields(&fields);
+    }
     let mut events = watcher::watcher(api, config).default_backoff().boxed();
-    let resource = K::RESOURCE;
+    let resource = K::URL_PATH_SEGMENT;
     let namespace = scope.namespace().unwrap_or("").to_string();
     let mut relist: Option<Relist> = None;
     while let Some(event) = events.next().await {

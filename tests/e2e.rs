@@ -12,9 +12,10 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use kube_state_exporter::app::{ExporterConfig, RunningExporter};
 use kube_state_exporter::cli::{FamilyArgs, FamilyOptions, ListenArgs};
+use kube_state_exporter::contract;
 use kube_state_exporter::demo;
 use kube_state_exporter::exposition::Format;
-use kube_state_exporter::kinds::RESOURCES;
+use kube_state_exporter::kinds;
 use kube_state_exporter::render::render_sources;
 use kube_state_exporter::sim::{Sim, SimConfig};
 use kube_state_exporter::usage::{self, UsageConfig, UsageSettings};
@@ -48,8 +49,14 @@ async fn get_text(url: &str) -> (u16, String) {
     (status, String::from_utf8(body).unwrap())
 }
 
+/// Every kind on, KSM's opt-in resources included, so each fixture goes through the whole path.
 fn options() -> FamilyOptions {
-    FamilyArgs::default().validate().unwrap()
+    FamilyArgs {
+        resources: kinds::resources().iter().map(|r| r.to_string()).collect(),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap()
 }
 
 async fn start_exporter(sim_url: &str, families: FamilyOptions) -> RunningExporter {
@@ -59,6 +66,7 @@ async fn start_exporter(sim_url: &str, families: FamilyOptions) -> RunningExport
         families,
         namespaces: Vec::new(),
         page_size: 50,
+        namespaces_denylist: Vec::new(),
         listen: ListenArgs {
             host: "127.0.0.1".into(),
             port: 0,
@@ -74,7 +82,7 @@ async fn start_exporter(sim_url: &str, families: FamilyOptions) -> RunningExport
 /// What /metrics must serve for the simulator's current objects.
 fn expected_exposition(sim: &Sim, families: &FamilyOptions) -> String {
     let mut items = Vec::new();
-    for resource in RESOURCES {
+    for resource in kinds::resources() {
         items.extend(sim.list(resource));
     }
     let list = json!({"kind": "List", "apiVersion": "v1", "items": items}).to_string();
@@ -147,7 +155,7 @@ fn telemetry_value(text: &str, series: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrape_follows_creates_updates_and_deletes() {
     let sim = Sim::start().await.unwrap();
-    for resource in RESOURCES {
+    for resource in kinds::resources() {
         for item in fixture_items(resource) {
             sim.create(item).unwrap();
         }
@@ -205,6 +213,308 @@ async fn scrape_follows_creates_updates_and_deletes() {
     sim.shutdown().await;
 }
 
+/// Every kind of the table through the whole path: its fixture objects created, each first
+/// object updated, one deleted and one created while the watches are down and the resource
+/// versions expired (so every kind relists after a 410), then everything deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_follows_create_update_delete_and_relist() {
+    let sim = Sim::start().await.unwrap();
+    for resource in kinds::resources() {
+        for item in fixture_items(resource) {
+            sim.create(item).unwrap();
+        }
+    }
+    let families = FamilyArgs {
+        resources: kinds::resources().iter().map(|r| r.to_string()).collect(),
+        metric_labels_allowlist: "*=[*]".into(),
+        metric_annotations_allowlist: "*=[*]".into(),
+        metric_opt_in_list: vec![".*".into()],
+        ..Default::default()
+    }
+    .validate()
+    .unwrap();
+    let exporter = start_exporter(&sim.url(), families.clone()).await;
+    wait_ready(&exporter).await;
+    let body = wait_converged(&exporter, &sim, &families).await;
+    for resource in kinds::resources() {
+        let contract = contract::load(&contract::contract_dir().join(format!("{resource}.yaml"))).unwrap();
+        let produces = |l: &&str| {
+            contract
+                .families
+                .iter()
+                .any(|f| l.starts_with(&format!("{}{{", f.name)))
+        };
+        assert!(
+            body.lines().any(|l| produces(&l)),
+            "{resource} fixtures produce no series"
+        );
+    }
+
+    let key = |item: &serde_json::Value| {
+        let meta = &item["metadata"];
+        (
+            meta["namespace"].as_str().map(str::to_string),
+            meta["name"].as_str().unwrap().to_string(),
+        )
+    };
+    // Update: a new label on the first object of every kind.
+    for resource in kinds::resources() {
+        let (ns, name) = key(&fixture_items(resource)[0]);
+        sim.patch(
+            resource,
+            ns.as_deref(),
+            &name,
+            &json!({"metadata": {"labels": {"e2e-updated": "yes"}}}),
+        )
+        .unwrap();
+    }
+    let body = wait_converged(&exporter, &sim, &families).await;
+    assert!(body.contains("label_e2e_updated=\"yes\""));
+
+    // While the watches are down and their resource versions expired: one delete and one create
+    // per kind. Only a relist can show either.
+    sim.faults().expire_resource_versions();
+    sim.faults().drop_watches();
+    for resource in kinds::resources() {
+        let items = fixture_items(resource);
+        let (ns, name) = key(&items[0]);
+        sim.delete(resource, ns.as_deref(), &name).unwrap();
+        let mut copy = items[0].clone();
+        let meta = copy["metadata"].as_object_mut().unwrap();
+        meta.insert("name".into(), json!(format!("{name}-e2e-copy")));
+        for server_set in ["uid", "resourceVersion", "generation", "creationTimestamp"] {
+            meta.remove(server_set);
+        }
+        if *resource == "apiservices" {
+            // An APIService's name is `spec.version` + "." + `spec.group`.
+            let group = format!("e2e-copy.{}", copy["spec"]["group"].as_str().unwrap_or("example.com"));
+            let version = copy["spec"]["version"].as_str().unwrap_or("v1").to_string();
+            copy["metadata"]["name"] = json!(format!("{version}.{group}"));
+            copy["spec"]["group"] = json!(group);
+        }
+        sim.create(copy).unwrap();
+    }
+    wait_converged(&exporter, &sim, &families).await;
+    let (_, telemetry) = get_text(&format!("http://{}/metrics", exporter.telemetry_addr)).await;
+    for resource in kinds::resources() {
+        let series = format!("kube_state_exporter_relists_total{{resource=\"{resource}\"}}");
+        assert!(
+            telemetry_value(&telemetry, &series) >= 1.0,
+            "{resource} did not relist:\n{telemetry}"
+        );
+    }
+
+    // Delete everything. Objects with finalizers stay (being deleted) until their finalizers are
+    // cleared, as on a real server; then no series is left behind.
+    for resource in kinds::resources() {
+        for item in sim.list(resource) {
+            let (ns, name) = key(&item);
+            sim.delete(resource, ns.as_deref(), &name).unwrap();
+        }
+    }
+    wait_converged(&exporter, &sim, &families).await;
+    for resource in kinds::resources() {
+        for item in sim.list(resource) {
+            assert!(item["metadata"]["deletionTimestamp"].is_string(), "{resource}: {item}");
+            let (ns, name) = key(&item);
+            sim.patch(
+                resource,
+                ns.as_deref(),
+                &name,
+                &json!({"metadata": {"finalizers": null}}),
+            )
+            .unwrap();
+        }
+    }
+    let body = wait_converged(&exporter, &sim, &families).await;
+    let left: Vec<&str> = body.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(left.is_empty(), "ghost series after deleting everything: {left:?}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// `--namespaces-denylist`: objects of a denied namespace never arrive (the server filters them
+/// by field selector); other namespaces and cluster-scoped kinds are untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_namespaces_are_filtered_by_the_server() {
+    let sim = Sim::start().await.unwrap();
+    for resource in ["pods", "nodes", "deployments"] {
+        for item in fixture_items(resource) {
+            sim.create(item).unwrap();
+        }
+    }
+    let denied = sim.list("pods")[0]["metadata"]["namespace"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let client = kube::Client::try_from(kube::Config::new(sim.url().parse().unwrap())).unwrap();
+    let exporter = RunningExporter::start(ExporterConfig {
+        client,
+        families: options(),
+        namespaces: Vec::new(),
+        page_size: 50,
+        namespaces_denylist: vec![denied.clone()],
+        listen: ListenArgs {
+            host: "127.0.0.1".into(),
+            port: 0,
+            telemetry_host: "127.0.0.1".into(),
+            telemetry_port: 0,
+        },
+        usage: None,
+    })
+    .await
+    .unwrap();
+    wait_ready(&exporter).await;
+    let (_, body) = get_text(&metrics_url(&exporter)).await;
+    let in_denied = format!("namespace=\"{denied}\"");
+    assert!(
+        !body.lines().any(|l| l.contains(&in_denied)),
+        "objects of {denied} exported"
+    );
+    assert!(
+        body.contains("kube_node_info{"),
+        "cluster-scoped kinds are not filtered"
+    );
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("kube_pod_info{") || l.starts_with("kube_deployment_created{"))
+    );
+    // Later events in the denied namespace stay out too: a pod created there first, then one
+    // elsewhere; once the second is exported, the first had its chance.
+    let allowed = sim
+        .list("pods")
+        .iter()
+        .chain(&sim.list("deployments"))
+        .map(|o| o["metadata"]["namespace"].as_str().unwrap().to_string())
+        .find(|n| *n != denied)
+        .unwrap();
+    for (name, namespace) in [("late-denied", &denied), ("late-allowed", &allowed)] {
+        let mut pod = fixture_items("pods")[0].clone();
+        let meta = pod["metadata"].as_object_mut().unwrap();
+        meta.insert("name".into(), json!(name));
+        meta.insert("namespace".into(), json!(namespace));
+        for server_set in ["uid", "resourceVersion", "creationTimestamp"] {
+            meta.remove(server_set);
+        }
+        sim.create(pod).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        let (_, body) = get_text(&metrics_url(&exporter)).await;
+        if body.contains("pod=\"late-allowed\"") {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "the pod in {allowed} never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!body.contains("late-denied"));
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// Secret and ConfigMap payloads never leave the exporter: not in a scrape (any format), not in
+/// telemetry or readiness, not in `render`'s output or its messages about a malformed object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_and_configmap_payloads_never_leave_the_exporter() {
+    const NEEDLES: [&str; 4] = [
+        "s3cr3t-data-VALUE",
+        "s3cr3t-string-VALUE",
+        "cm-data-VALUE",
+        "cm-binary-VALUE",
+    ];
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "leak-check", "namespace": "e2e", "labels": {"app": "leak"}},
+        "data": {"password": b64(NEEDLES[0]), "plain": NEEDLES[0]},
+        "stringData": {"token": NEEDLES[1]}
+    });
+    let configmap = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "leak-check", "namespace": "e2e", "annotations": {"a": "b"}},
+        "data": {"config.yaml": NEEDLES[2]},
+        "binaryData": {"blob": b64(NEEDLES[3])}
+    });
+    // The same objects with a broken field beside the payload: the decode error names the broken
+    // field, never the payload (which is not even decoded).
+    let mut broken_secret = secret.clone();
+    broken_secret["metadata"]["name"] = json!("broken");
+    broken_secret["type"] = json!({"not": NEEDLES[0]});
+    let mut broken_cm = configmap.clone();
+    broken_cm["metadata"]["name"] = json!("broken");
+    broken_cm["metadata"]["labels"] = json!(42);
+    let contains_needle = |what: &str, text: &str| {
+        let b64_needles: Vec<String> = NEEDLES.iter().map(|n| b64(n)).collect();
+        for n in NEEDLES.iter().copied().chain(b64_needles.iter().map(String::as_str)) {
+            assert!(!text.contains(n), "{what} contains {n}:\n{text}");
+        }
+    };
+
+    // render: output and messages.
+    let dir = std::env::temp_dir().join(format!("kse-leak-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("objects.json");
+    let list = json!({"kind": "List", "apiVersion": "v1", "items": [secret, configmap, broken_secret, broken_cm]});
+    std::fs::write(&file, list.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+        .args(["render", "--resources", "secrets,configmaps"])
+        .args([
+            "--metric-labels-allowlist",
+            "*=[*]",
+            "--metric-annotations-allowlist",
+            "*=[*]",
+            "-f",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("kube_secret_info{namespace=\"e2e\",secret=\"leak-check\"} 1"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("kube_configmap_info{namespace=\"e2e\",configmap=\"leak-check\"} 1"));
+    assert!(
+        stderr.contains("broken"),
+        "the malformed objects are reported: {stderr}"
+    );
+    contains_needle("render stdout", &stdout);
+    contains_needle("render stderr", &stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // The watch path: scrapes in every encoding, telemetry, readiness.
+    let sim = Sim::start().await.unwrap();
+    sim.create(secret).unwrap();
+    sim.create(configmap).unwrap();
+    let families = FamilyArgs {
+        resources: vec!["secrets".into(), "configmaps".into()],
+        metric_labels_allowlist: "*=[*]".into(),
+        metric_annotations_allowlist: "*=[*]".into(),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap();
+    let exporter = start_exporter(&sim.url(), families.clone()).await;
+    wait_ready(&exporter).await;
+    let body = wait_converged(&exporter, &sim, &families).await;
+    assert!(body.contains("kube_secret_type{namespace=\"e2e\",secret=\"leak-check\",type=\"Opaque\"} 1"));
+    contains_needle("scrape", &body);
+    let (_, _, om) = get(
+        &metrics_url(&exporter),
+        &[("accept", "application/openmetrics-text; version=1.0.0")],
+    )
+    .await;
+    contains_needle("OpenMetrics scrape", &String::from_utf8_lossy(&om));
+    let (_, telemetry) = get_text(&format!("http://{}/metrics", exporter.telemetry_addr)).await;
+    contains_needle("telemetry", &telemetry);
+    let (_, ready) = get_text(&format!("http://{}/readyz", exporter.metrics_addr)).await;
+    contains_needle("readyz", &ready);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn converges_after_dropped_watches_and_expired_resource_versions() {
     let sim = Sim::start().await.unwrap();
@@ -246,7 +556,7 @@ async fn converges_after_dropped_watches_and_expired_resource_versions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forbidden_kind_leaves_the_others_served() {
     let sim = Sim::start().await.unwrap();
-    for resource in RESOURCES {
+    for resource in kinds::resources() {
         for item in fixture_items(resource) {
             sim.create(item).unwrap();
         }
@@ -551,6 +861,7 @@ async fn start_usage_exporter(sim_url: &str, settings: UsageSettings) -> Running
         families: options(),
         namespaces: Vec::new(),
         page_size: 50,
+        namespaces_denylist: Vec::new(),
         listen: ListenArgs {
             host: "127.0.0.1".into(),
             port: 0,
@@ -1017,6 +1328,7 @@ async fn usage_without_the_pods_and_nodes_watches_is_refused() {
         families,
         namespaces: Vec::new(),
         page_size: 50,
+        namespaces_denylist: Vec::new(),
         listen: ListenArgs {
             host: "127.0.0.1".into(),
             port: 0,

@@ -301,9 +301,12 @@ async fn wait_ready(addr: SocketAddr, limit: Duration) -> anyhow::Result<()> {
 /// Objects the exporter will list: `remainingItemCount + 1` of a one-item page per resource.
 async fn count_objects(sim: SocketAddr) -> anyhow::Result<u64> {
     let mut total = 0;
-    for path in crate::kinds::RESOURCES.iter().filter_map(|r| list_path(r)) {
+    for entry in crate::kinds::table() {
+        if !crate::kinds::default_resources().contains(&entry.resource) {
+            continue;
+        }
         // A kind the server does not serve counts as empty (the exporter reports it on /readyz).
-        let Ok((_, body)) = timed_get(sim, &format!("{path}?limit=1"), false).await else {
+        let Ok((_, body)) = timed_get(sim, &format!("{}?limit=1", entry.list_path()), false).await else {
             continue;
         };
         let list: serde_json::Value = serde_json::from_slice(&body)?;
@@ -311,19 +314,6 @@ async fn count_objects(sim: SocketAddr) -> anyhow::Result<u64> {
         total += page + list["metadata"]["remainingItemCount"].as_u64().unwrap_or(0);
     }
     Ok(total)
-}
-
-fn list_path(resource: &str) -> Option<&'static str> {
-    Some(match resource {
-        "pods" => "/api/v1/pods",
-        "nodes" => "/api/v1/nodes",
-        "deployments" => "/apis/apps/v1/deployments",
-        "daemonsets" => "/apis/apps/v1/daemonsets",
-        "jobs" => "/apis/batch/v1/jobs",
-        "horizontalpodautoscalers" => "/apis/autoscaling/v2/horizontalpodautoscalers",
-        "apiservices" => "/apis/apiregistration.k8s.io/v1/apiservices",
-        _ => return None,
-    })
 }
 
 async fn read_cached_bytes(telemetry: SocketAddr) -> anyhow::Result<u64> {

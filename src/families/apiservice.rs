@@ -8,19 +8,17 @@
 
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::{APIService, APIServiceCondition};
 
-use super::{FamilyDef, ObjectFamilies, Samples, Stability::*, condition_values, meta};
+use super::{FamilyDef, ObjectFamilies, Samples, Stability::*, condition_values};
 
 impl ObjectFamilies for APIService {
-    const RESOURCE: &'static str = "apiservices";
-    const KIND: &'static str = "APIService";
     const BASE_LABELS: &'static [&'static str] = &["apiservice"];
 
     fn base_label_values(&self) -> Vec<&str> {
         vec![self.metadata.name.as_deref().unwrap_or("")]
     }
 
-    fn families() -> &'static [FamilyDef<Self>] {
-        FAMILIES
+    fn families() -> Vec<FamilyDef<Self>> {
+        family_defs()
     }
 }
 
@@ -81,38 +79,29 @@ fn condition_stateset(a: &APIService, s: &mut Samples) {
     }
 }
 
-static FAMILIES: &[FamilyDef<APIService>] = &[
-    FamilyDef::gauge(
-        "kube_apiservice_info",
-        Alpha,
-        "Information about the APIService.",
-        |a, _, s| info(a, s),
-    ),
-    FamilyDef::gauge(
-        "kube_apiservice_status_condition",
-        Alpha,
-        "The current status conditions of an APIService.",
-        |a, _, s| condition_stateset(a, s),
-    ),
-    FamilyDef::gauge(
-        "kube_apiservice_created",
-        Alpha,
-        "Unix creation timestamp",
-        |a, _, s| meta::created(&a.metadata, s),
-    ),
-    FamilyDef::gauge(
-        "kube_apiservice_labels",
-        Alpha,
-        "Kubernetes labels converted to Prometheus labels.",
-        |a, ctx, s| meta::labels_family(&a.metadata, &ctx.labels, s),
-    ),
-    FamilyDef::gauge(
-        "kube_apiservice_annotations",
-        Alpha,
-        "Kubernetes annotations converted to Prometheus labels.",
-        |a, ctx, s| meta::annotations_family(&a.metadata, &ctx.annotations, s),
-    ),
-];
+/// Closures in the table infer their object type from this alias.
+type Def = FamilyDef<APIService>;
+
+fn family_defs() -> Vec<FamilyDef<APIService>> {
+    const P: &str = "kube_apiservice";
+    vec![
+        Def::gauge(
+            "kube_apiservice_info",
+            Alpha,
+            "Information about the APIService.",
+            |a, _, s| info(a, s),
+        ),
+        Def::gauge(
+            "kube_apiservice_status_condition",
+            Alpha,
+            "The current status conditions of an APIService.",
+            |a, _, s| condition_stateset(a, s),
+        ),
+        Def::created(P, Alpha, "Unix creation timestamp"),
+        Def::labels(P, Alpha),
+        Def::annotations(P, Alpha),
+    ]
+}
 
 #[cfg(test)]
 mod tests {

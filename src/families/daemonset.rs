@@ -5,8 +5,6 @@ use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetStatus};
 use super::{FamilyDef, ObjectFamilies, Samples, Stability::*, meta};
 
 impl ObjectFamilies for DaemonSet {
-    const RESOURCE: &'static str = "daemonsets";
-    const KIND: &'static str = "DaemonSet";
     const BASE_LABELS: &'static [&'static str] = &["namespace", "daemonset"];
 
     fn base_label_values(&self) -> Vec<&str> {
@@ -16,8 +14,8 @@ impl ObjectFamilies for DaemonSet {
         ]
     }
 
-    fn families() -> &'static [FamilyDef<Self>] {
-        FAMILIES
+    fn families() -> Vec<FamilyDef<Self>> {
+        family_defs()
     }
 }
 
@@ -30,86 +28,71 @@ fn required(d: &DaemonSet, field: fn(&DaemonSetStatus) -> i32, s: &mut Samples) 
     s.value(f64::from(status(d).map(field).unwrap_or(0)));
 }
 
-static FAMILIES: &[FamilyDef<DaemonSet>] = &[
-    FamilyDef::gauge(
-        "kube_daemonset_created",
-        Stable,
-        "Unix creation timestamp",
-        |d, _, s| meta::created(&d.metadata, s),
-    ),
-    FamilyDef::gauge(
-        "kube_daemonset_status_current_number_scheduled",
-        Stable,
-        "The number of nodes running at least one daemon pod and are supposed to.",
-        |d, _, s| required(d, |st| st.current_number_scheduled, s),
-    ),
-    FamilyDef::gauge(
-        "kube_daemonset_status_desired_number_scheduled",
-        Stable,
-        "The number of nodes that should be running the daemon pod.",
-        |d, _, s| required(d, |st| st.desired_number_scheduled, s),
-    ),
-    FamilyDef::gauge(
-        "kube_daemonset_status_number_available",
-        Stable,
-        "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available",
-        |d, _, s| meta::status_int(status(d), |st| st.number_available, s),
-    ),
-    FamilyDef::gauge(
-        "kube_daemonset_status_number_misscheduled",
-        Stable,
-        "The number of nodes running a daemon pod but are not supposed to.",
-        |d, _, s| required(d, |st| st.number_misscheduled, s),
-    ),
-    FamilyDef::gauge(
-        "kube_daemonset_status_number_ready",
-        Stable,
-        "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.",
-        |d, _, s| required(d, |st| st.number_ready, s),
-    ),
-    FamilyDef::gauge(
-        "kube_daemonset_status_number_unavailable",
-        Stable,
-        "The number of nodes that should be running the daemon pod and have none of the daemon pod running and available",
-        |d, _, s| meta::status_int(status(d), |st| st.number_unavailable, s),
-    ),
-    FamilyDef::gauge(
-        "kube_daemonset_status_observed_generation",
-        Stable,
-        "The most recent generation observed by the daemon set controller.",
-        |d, _, s| s.value(status(d).and_then(|st| st.observed_generation).unwrap_or(0) as f64),
-    ),
-    FamilyDef::gauge(
-        "kube_daemonset_status_updated_number_scheduled",
-        Stable,
-        "The total number of nodes that are running updated daemon pod",
-        |d, _, s| meta::status_int(status(d), |st| st.updated_number_scheduled, s),
-    ),
-    FamilyDef::gauge(
-        "kube_daemonset_metadata_generation",
-        Stable,
-        "Sequence number representing a specific generation of the desired state.",
-        |d, _, s| meta::generation(&d.metadata, s),
-    ),
-    FamilyDef::gauge(
-        "kube_daemonset_annotations",
-        Alpha,
-        "Kubernetes annotations converted to Prometheus labels.",
-        |d, ctx, s| meta::annotations_family(&d.metadata, &ctx.annotations, s),
-    ),
-    FamilyDef::gauge(
-        "kube_daemonset_labels",
-        Stable,
-        "Kubernetes labels converted to Prometheus labels.",
-        |d, ctx, s| meta::labels_family(&d.metadata, &ctx.labels, s),
-    ),
-    FamilyDef::gauge(
-        "kube_daemonset_deletion_timestamp",
-        Alpha,
-        "Unix deletion timestamp",
-        |d, _, s| meta::deletion_timestamp(&d.metadata, s),
-    ),
-];
+/// Closures in the table infer their object type from this alias.
+type Def = FamilyDef<DaemonSet>;
+
+fn family_defs() -> Vec<FamilyDef<DaemonSet>> {
+    const P: &str = "kube_daemonset";
+    vec![
+        Def::created(P, Stable, "Unix creation timestamp"),
+        Def::gauge(
+            "kube_daemonset_status_current_number_scheduled",
+            Stable,
+            "The number of nodes running at least one daemon pod and are supposed to.",
+            |d, _, s| required(d, |st| st.current_number_scheduled, s),
+        ),
+        Def::gauge(
+            "kube_daemonset_status_desired_number_scheduled",
+            Stable,
+            "The number of nodes that should be running the daemon pod.",
+            |d, _, s| required(d, |st| st.desired_number_scheduled, s),
+        ),
+        Def::gauge(
+            "kube_daemonset_status_number_available",
+            Stable,
+            "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available",
+            |d, _, s| meta::status_int(status(d), |st| st.number_available, s),
+        ),
+        Def::gauge(
+            "kube_daemonset_status_number_misscheduled",
+            Stable,
+            "The number of nodes running a daemon pod but are not supposed to.",
+            |d, _, s| required(d, |st| st.number_misscheduled, s),
+        ),
+        Def::gauge(
+            "kube_daemonset_status_number_ready",
+            Stable,
+            "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.",
+            |d, _, s| required(d, |st| st.number_ready, s),
+        ),
+        Def::gauge(
+            "kube_daemonset_status_number_unavailable",
+            Stable,
+            "The number of nodes that should be running the daemon pod and have none of the daemon pod running and available",
+            |d, _, s| meta::status_int(status(d), |st| st.number_unavailable, s),
+        ),
+        Def::gauge(
+            "kube_daemonset_status_observed_generation",
+            Stable,
+            "The most recent generation observed by the daemon set controller.",
+            |d, _, s| s.value(status(d).and_then(|st| st.observed_generation).unwrap_or(0) as f64),
+        ),
+        Def::gauge(
+            "kube_daemonset_status_updated_number_scheduled",
+            Stable,
+            "The total number of nodes that are running updated daemon pod",
+            |d, _, s| meta::status_int(status(d), |st| st.updated_number_scheduled, s),
+        ),
+        Def::metadata_generation(
+            P,
+            Stable,
+            "Sequence number representing a specific generation of the desired state.",
+        ),
+        Def::annotations(P, Alpha),
+        Def::labels(P, Stable),
+        Def::deletion_timestamp(P, Alpha),
+    ]
+}
 
 #[cfg(test)]
 mod tests {
@@ -200,6 +183,33 @@ mod tests {
         ] {
             assert_eq!(render_text(&d, &ctx, family), line(family, "0"), "{family}");
         }
+    }
+
+    #[test]
+    fn no_status_and_no_metadata_times() {
+        // Not yet seen by the controller, and without the server-set fields.
+        let mut v = node_exporter();
+        let obj = v.as_object_mut().expect("object");
+        obj.remove("status");
+        let meta = obj["metadata"].as_object_mut().expect("metadata");
+        meta.remove("generation");
+        meta.remove("creationTimestamp");
+        let d = ds(v);
+        let ctx = RenderContext::default();
+        for family in [
+            "kube_daemonset_status_current_number_scheduled",
+            "kube_daemonset_status_desired_number_scheduled",
+            "kube_daemonset_status_number_available",
+            "kube_daemonset_status_number_misscheduled",
+            "kube_daemonset_status_number_ready",
+            "kube_daemonset_status_number_unavailable",
+            "kube_daemonset_status_observed_generation",
+            "kube_daemonset_status_updated_number_scheduled",
+            "kube_daemonset_metadata_generation",
+        ] {
+            assert_eq!(render_text(&d, &ctx, family), line(family, "0"), "{family}");
+        }
+        assert_eq!(render_text(&d, &ctx, "kube_daemonset_created"), "");
     }
 
     #[test]

@@ -6,11 +6,9 @@
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{FamilyDef, ObjectFamilies, RenderContext, Samples, Stability::*, bool_value, condition_values, meta};
+use super::{FamilyDef, ObjectFamilies, Samples, Stability::*, bool_value, condition_values, meta};
 
 impl ObjectFamilies for Deployment {
-    const RESOURCE: &'static str = "deployments";
-    const KIND: &'static str = "Deployment";
     const BASE_LABELS: &'static [&'static str] = &["namespace", "deployment"];
 
     fn base_label_values(&self) -> Vec<&str> {
@@ -20,8 +18,8 @@ impl ObjectFamilies for Deployment {
         ]
     }
 
-    fn families() -> &'static [FamilyDef<Self>] {
-        FAMILIES
+    fn families() -> Vec<FamilyDef<Self>> {
+        family_defs()
     }
 }
 
@@ -108,132 +106,117 @@ fn conditions(d: &Deployment, s: &mut Samples) {
     }
 }
 
-static FAMILIES: &[FamilyDef<Deployment>] = &[
-    FamilyDef::gauge(
-        "kube_deployment_owner",
-        Alpha,
-        "Information about the Deployment's owner.",
-        |d, _, s| owner(d, s),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_created",
-        Stable,
-        "Unix creation timestamp",
-        |d, _, s| meta::created(&d.metadata, s),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_status_replicas",
-        Stable,
-        "The number of replicas per deployment.",
-        |d, _, s| meta::status_int(status(d), |st| st.replicas, s),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_status_replicas_ready",
-        Stable,
-        "The number of ready replicas per deployment.",
-        |d, _, s| meta::status_int(status(d), |st| st.ready_replicas, s),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_status_replicas_available",
-        Stable,
-        "The number of available replicas per deployment.",
-        |d, _, s| meta::status_int(status(d), |st| st.available_replicas, s),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_status_replicas_unavailable",
-        Stable,
-        "The number of unavailable replicas per deployment.",
-        |d, _, s| meta::status_int(status(d), |st| st.unavailable_replicas, s),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_status_replicas_updated",
-        Stable,
-        "The number of updated replicas per deployment.",
-        |d, _, s| meta::status_int(status(d), |st| st.updated_replicas, s),
-    ),
-    // Only while the controller reports it (the field is a pointer; KSM skips nil).
-    FamilyDef::gauge(
-        "kube_deployment_status_terminating_replicas",
-        Alpha,
-        "The number of terminating replicas per deployment.",
-        |d, _, s| {
-            if let Some(n) = status(d).and_then(|st| st.terminating_replicas) {
-                s.value(f64::from(n));
-            }
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_status_observed_generation",
-        Stable,
-        "The generation observed by the deployment controller.",
-        |d, _, s| s.value(status(d).and_then(|st| st.observed_generation).unwrap_or(0) as f64),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_status_condition",
-        Stable,
-        "The current status conditions of a deployment.",
-        |d, _, s| conditions(d, s),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_spec_replicas",
-        Stable,
-        "Number of desired pods for a deployment.",
-        |d, _, s| {
-            if let Some(n) = d.spec.replicas {
-                s.value(f64::from(n));
-            }
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_spec_paused",
-        Stable,
-        "Whether the deployment is paused and will not be processed by the deployment controller.",
-        |d, _, s| s.value(bool_value(d.spec.paused.unwrap_or(false))),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_spec_strategy_rollingupdate_max_unavailable",
-        Stable,
-        "Maximum number of unavailable replicas during a rolling update of a deployment.",
-        |d, _, s| rolling_update(d, |ru| ru.max_unavailable.as_ref(), false, s),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_spec_strategy_rollingupdate_max_surge",
-        Stable,
-        "Maximum number of replicas that can be scheduled above the desired number of replicas during a rolling update of a deployment.",
-        |d, _, s| rolling_update(d, |ru| ru.max_surge.as_ref(), true, s),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_metadata_generation",
-        Stable,
-        "Sequence number representing a specific generation of the desired state.",
-        |d, _, s| meta::generation(&d.metadata, s),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_annotations",
-        Alpha,
-        "Kubernetes annotations converted to Prometheus labels.",
-        |d, ctx: &RenderContext, s| meta::annotations_family(&d.metadata, &ctx.annotations, s),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_labels",
-        Stable,
-        "Kubernetes labels converted to Prometheus labels.",
-        |d, ctx: &RenderContext, s| meta::labels_family(&d.metadata, &ctx.labels, s),
-    ),
-    FamilyDef::gauge(
-        "kube_deployment_deletion_timestamp",
-        Alpha,
-        "Unix deletion timestamp",
-        |d, _, s| meta::deletion_timestamp(&d.metadata, s),
-    ),
-];
+/// Closures in the table infer their object type from this alias.
+type Def = FamilyDef<Deployment>;
+
+fn family_defs() -> Vec<FamilyDef<Deployment>> {
+    const P: &str = "kube_deployment";
+    vec![
+        Def::gauge(
+            "kube_deployment_owner",
+            Alpha,
+            "Information about the Deployment's owner.",
+            |d, _, s| owner(d, s),
+        ),
+        Def::created(P, Stable, "Unix creation timestamp"),
+        Def::gauge(
+            "kube_deployment_status_replicas",
+            Stable,
+            "The number of replicas per deployment.",
+            |d, _, s| meta::status_int(status(d), |st| st.replicas, s),
+        ),
+        Def::gauge(
+            "kube_deployment_status_replicas_ready",
+            Stable,
+            "The number of ready replicas per deployment.",
+            |d, _, s| meta::status_int(status(d), |st| st.ready_replicas, s),
+        ),
+        Def::gauge(
+            "kube_deployment_status_replicas_available",
+            Stable,
+            "The number of available replicas per deployment.",
+            |d, _, s| meta::status_int(status(d), |st| st.available_replicas, s),
+        ),
+        Def::gauge(
+            "kube_deployment_status_replicas_unavailable",
+            Stable,
+            "The number of unavailable replicas per deployment.",
+            |d, _, s| meta::status_int(status(d), |st| st.unavailable_replicas, s),
+        ),
+        Def::gauge(
+            "kube_deployment_status_replicas_updated",
+            Stable,
+            "The number of updated replicas per deployment.",
+            |d, _, s| meta::status_int(status(d), |st| st.updated_replicas, s),
+        ),
+        // Only while the controller reports it (the field is a pointer; KSM skips nil).
+        Def::gauge(
+            "kube_deployment_status_terminating_replicas",
+            Alpha,
+            "The number of terminating replicas per deployment.",
+            |d, _, s| {
+                if let Some(n) = status(d).and_then(|st| st.terminating_replicas) {
+                    s.value(f64::from(n));
+                }
+            },
+        ),
+        Def::gauge(
+            "kube_deployment_status_observed_generation",
+            Stable,
+            "The generation observed by the deployment controller.",
+            |d, _, s| s.value(status(d).and_then(|st| st.observed_generation).unwrap_or(0) as f64),
+        ),
+        Def::gauge(
+            "kube_deployment_status_condition",
+            Stable,
+            "The current status conditions of a deployment.",
+            |d, _, s| conditions(d, s),
+        ),
+        Def::gauge(
+            "kube_deployment_spec_replicas",
+            Stable,
+            "Number of desired pods for a deployment.",
+            |d, _, s| {
+                if let Some(n) = d.spec.replicas {
+                    s.value(f64::from(n));
+                }
+            },
+        ),
+        Def::gauge(
+            "kube_deployment_spec_paused",
+            Stable,
+            "Whether the deployment is paused and will not be processed by the deployment controller.",
+            |d, _, s| s.value(bool_value(d.spec.paused.unwrap_or(false))),
+        ),
+        Def::gauge(
+            "kube_deployment_spec_strategy_rollingupdate_max_unavailable",
+            Stable,
+            "Maximum number of unavailable replicas during a rolling update of a deployment.",
+            |d, _, s| rolling_update(d, |ru| ru.max_unavailable.as_ref(), false, s),
+        ),
+        Def::gauge(
+            "kube_deployment_spec_strategy_rollingupdate_max_surge",
+            Stable,
+            "Maximum number of replicas that can be scheduled above the desired number of replicas during a rolling update of a deployment.",
+            |d, _, s| rolling_update(d, |ru| ru.max_surge.as_ref(), true, s),
+        ),
+        Def::metadata_generation(
+            P,
+            Stable,
+            "Sequence number representing a specific generation of the desired state.",
+        ),
+        Def::annotations(P, Alpha),
+        Def::labels(P, Stable),
+        Def::deletion_timestamp(P, Alpha),
+    ]
+}
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, render_text};
+    use crate::families::{KeyFilter, RenderContext, render_text};
 
     /// The `web` Deployment as a v1.36 API server returns it (managedFields dropped).
     fn web() -> serde_json::Value {
@@ -322,6 +305,64 @@ mod tests {
             "kube_deployment_created{namespace=\"shop\",deployment=\"web\"} 1.795496941e+09\n"
         );
         assert_eq!(render(&d, "kube_deployment_deletion_timestamp"), "");
+    }
+
+    #[test]
+    fn rollout_in_progress_counts() {
+        // Mid-rollout of 4 replicas: one new pod not ready yet, one old pod terminating.
+        let mut v = web();
+        v["spec"]["replicas"] = json!(4);
+        v["status"] = json!({
+            "observedGeneration": 4, "replicas": 5, "updatedReplicas": 2, "readyReplicas": 3,
+            "availableReplicas": 3, "unavailableReplicas": 2, "terminatingReplicas": 0
+        });
+        let d = deploy(v);
+        for (family, value) in [
+            ("kube_deployment_status_replicas", "5"),
+            ("kube_deployment_status_replicas_ready", "3"),
+            ("kube_deployment_status_replicas_available", "3"),
+            ("kube_deployment_status_replicas_unavailable", "2"),
+            ("kube_deployment_status_replicas_updated", "2"),
+            ("kube_deployment_status_terminating_replicas", "0"),
+            ("kube_deployment_status_observed_generation", "4"),
+            ("kube_deployment_spec_replicas", "4"),
+        ] {
+            assert_eq!(
+                render(&d, family),
+                format!("{family}{{namespace=\"shop\",deployment=\"web\"}} {value}\n"),
+                "{family}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_status_no_replicas_no_generation() {
+        let mut v = web();
+        let obj = v.as_object_mut().expect("object");
+        obj.remove("status");
+        obj["spec"].as_object_mut().expect("spec").remove("replicas");
+        obj["metadata"].as_object_mut().expect("metadata").remove("generation");
+        let d = deploy(v);
+        for family in [
+            "kube_deployment_status_replicas",
+            "kube_deployment_status_replicas_ready",
+            "kube_deployment_status_replicas_available",
+            "kube_deployment_status_replicas_unavailable",
+            "kube_deployment_status_replicas_updated",
+            "kube_deployment_status_observed_generation",
+            "kube_deployment_metadata_generation",
+        ] {
+            assert_eq!(
+                render(&d, family),
+                format!("{family}{{namespace=\"shop\",deployment=\"web\"}} 0\n"),
+                "{family}"
+            );
+        }
+        // Without spec.replicas KSM would dereference nil; we skip the samples instead.
+        assert_eq!(render(&d, "kube_deployment_spec_replicas"), "");
+        assert_eq!(render(&d, "kube_deployment_spec_strategy_rollingupdate_max_surge"), "");
+        assert_eq!(render(&d, "kube_deployment_status_terminating_replicas"), "");
+        assert_eq!(render(&d, "kube_deployment_status_condition"), "");
     }
 
     #[test]
@@ -493,7 +534,12 @@ mod tests {
         };
         let all: String = items
             .iter()
-            .flat_map(|d| FAMILIES.iter().map(|f| render_text(d, &ctx, f.name)))
+            .flat_map(|d| {
+                family_defs()
+                    .iter()
+                    .map(|f| render_text(d, &ctx, &f.name))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         for label in ["owner_kind=\"Rollout\"", "reason=\"unknown\"", "label_", "annotation_"] {
             assert!(all.contains(label), "fixture output lacks {label}");

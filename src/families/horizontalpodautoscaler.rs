@@ -8,11 +8,9 @@ use k8s_openapi::api::autoscaling::v2::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as RawQuantity;
 
 use super::quantity::Quantity;
-use super::{FamilyDef, ObjectFamilies, Samples, Stability::*, condition_values, meta};
+use super::{FamilyDef, ObjectFamilies, Samples, Stability::*, condition_values};
 
 impl ObjectFamilies for HorizontalPodAutoscaler {
-    const RESOURCE: &'static str = "horizontalpodautoscalers";
-    const KIND: &'static str = "HorizontalPodAutoscaler";
     const BASE_LABELS: &'static [&'static str] = &["namespace", "horizontalpodautoscaler"];
 
     fn base_label_values(&self) -> Vec<&str> {
@@ -22,8 +20,8 @@ impl ObjectFamilies for HorizontalPodAutoscaler {
         ]
     }
 
-    fn families() -> &'static [FamilyDef<Self>] {
-        FAMILIES
+    fn families() -> Vec<FamilyDef<Self>> {
+        family_defs()
     }
 }
 
@@ -92,9 +90,9 @@ fn status_values(m: &MetricStatus) -> Option<MetricValues<'_>> {
 }
 
 /// One sample per value kind that is set, labelled `metric_name`, `metric_target_type`
-/// (`value` / `utilization` / `average`) and, for `ContainerResource` metrics only,
-/// `container`. KSM ranges over a Go map here, so its order is random; ours is fixed:
-/// value, utilization, average.
+/// (`value` / `utilization` / `average`) and `container`. KSM builds one label set for every
+/// source type, so `container` is there, empty, for all but `ContainerResource` metrics. KSM
+/// ranges over a Go map here, so its order is random; ours is fixed: value, utilization, average.
 fn push_metric_values(m: &MetricValues, s: &mut Samples) {
     let kinds = [
         ("value", m.value.and_then(quantity_value)),
@@ -103,17 +101,14 @@ fn push_metric_values(m: &MetricValues, s: &mut Samples) {
     ];
     for (kind, v) in kinds {
         let Some(v) = v else { continue };
-        match m.container {
-            Some(container) => s.push(
-                [
-                    ("metric_name", m.name),
-                    ("metric_target_type", kind),
-                    ("container", container),
-                ],
-                v,
-            ),
-            None => s.push([("metric_name", m.name), ("metric_target_type", kind)], v),
-        }
+        s.push(
+            [
+                ("metric_name", m.name),
+                ("metric_target_type", kind),
+                ("container", m.container.unwrap_or("")),
+            ],
+            v,
+        );
     }
 }
 
@@ -193,135 +188,117 @@ fn condition_reasons(h: &HorizontalPodAutoscaler, s: &mut Samples) {
     }
 }
 
-static FAMILIES: &[FamilyDef<HorizontalPodAutoscaler>] = &[
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_info",
-        Alpha,
-        "Information about this autoscaler.",
-        |h, _, s| info(h, s),
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_metadata_generation",
-        Stable,
-        "The generation observed by the HorizontalPodAutoscaler controller.",
-        |h, _, s| meta::generation(&h.metadata, s),
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_spec_max_replicas",
-        Stable,
-        "Upper limit for the number of pods that can be set by the autoscaler; cannot be smaller than MinReplicas.",
-        |h, _, s| s.value(f64::from(h.spec.max_replicas)),
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_spec_min_replicas",
-        Stable,
-        "Lower limit for the number of pods that can be set by the autoscaler, default 1.",
-        |h, _, s| {
-            if let Some(n) = h.spec.min_replicas {
-                s.value(f64::from(n));
-            }
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_spec_target_metric",
-        Alpha,
-        "The metric specifications used by this autoscaler when calculating the desired replica count.",
-        |h, _, s| {
-            let metrics = h.spec.metrics.as_deref().unwrap_or_default();
-            for m in metrics.iter().filter_map(spec_values) {
-                push_metric_values(&m, s);
-            }
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_spec_behavior_scale_down_tolerance",
-        Alpha,
-        "The tolerance on the ratio between the current and desired metric value under which no scale down is performed.",
-        |h, _, s| tolerance(h, |b| b.scale_down.as_ref(), s),
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_spec_behavior_scale_up_tolerance",
-        Alpha,
-        "The tolerance on the ratio between the current and desired metric value under which no scale up is performed.",
-        |h, _, s| tolerance(h, |b| b.scale_up.as_ref(), s),
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_status_target_metric",
-        Stable,
-        "The current metric status used by this autoscaler when calculating the desired replica count.",
-        |h, _, s| {
-            let metrics = h
-                .status
-                .as_ref()
-                .and_then(|st| st.current_metrics.as_deref())
-                .unwrap_or_default();
-            for m in metrics.iter().filter_map(status_values) {
-                push_metric_values(&m, s);
-            }
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_status_current_replicas",
-        Stable,
-        "Current number of replicas of pods managed by this autoscaler.",
-        |h, _, s| {
-            s.value(f64::from(
-                h.status.as_ref().and_then(|st| st.current_replicas).unwrap_or(0),
-            ))
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_status_desired_replicas",
-        Stable,
-        "Desired number of replicas of pods managed by this autoscaler.",
-        |h, _, s| s.value(f64::from(h.status.as_ref().map(|st| st.desired_replicas).unwrap_or(0))),
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_annotations",
-        Alpha,
-        "Kubernetes annotations converted to Prometheus labels.",
-        |h, ctx, s| meta::annotations_family(&h.metadata, &ctx.annotations, s),
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_labels",
-        Stable,
-        "Kubernetes labels converted to Prometheus labels.",
-        |h, ctx, s| meta::labels_family(&h.metadata, &ctx.labels, s),
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_status_condition",
-        Stable,
-        "The condition of this autoscaler.",
-        |h, _, s| {
-            for c in conditions(h) {
-                for (status, value) in condition_values(&c.status) {
-                    s.push([("condition", c.type_.as_str()), ("status", status)], value);
+/// Closures in the table infer their object type from this alias.
+type Def = FamilyDef<HorizontalPodAutoscaler>;
+
+fn family_defs() -> Vec<FamilyDef<HorizontalPodAutoscaler>> {
+    const P: &str = "kube_horizontalpodautoscaler";
+    vec![
+        Def::gauge(
+            "kube_horizontalpodautoscaler_info",
+            Alpha,
+            "Information about this autoscaler.",
+            |h, _, s| info(h, s),
+        ),
+        Def::metadata_generation(
+            P,
+            Stable,
+            "The generation observed by the HorizontalPodAutoscaler controller.",
+        ),
+        Def::gauge(
+            "kube_horizontalpodautoscaler_spec_max_replicas",
+            Stable,
+            "Upper limit for the number of pods that can be set by the autoscaler; cannot be smaller than MinReplicas.",
+            |h, _, s| s.value(f64::from(h.spec.max_replicas)),
+        ),
+        Def::gauge(
+            "kube_horizontalpodautoscaler_spec_min_replicas",
+            Stable,
+            "Lower limit for the number of pods that can be set by the autoscaler, default 1.",
+            // The API server defaults an unset `minReplicas` to 1; KSM reads the defaulted value.
+            |h, _, s| s.value(f64::from(h.spec.min_replicas.unwrap_or(1))),
+        ),
+        Def::gauge(
+            "kube_horizontalpodautoscaler_spec_target_metric",
+            Alpha,
+            "The metric specifications used by this autoscaler when calculating the desired replica count.",
+            |h, _, s| {
+                let metrics = h.spec.metrics.as_deref().unwrap_or_default();
+                for m in metrics.iter().filter_map(spec_values) {
+                    push_metric_values(&m, s);
                 }
-            }
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_created",
-        Alpha,
-        "Unix creation timestamp",
-        |h, _, s| meta::created(&h.metadata, s),
-    ),
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_deletion_timestamp",
-        Alpha,
-        "Unix deletion timestamp",
-        |h, _, s| meta::deletion_timestamp(&h.metadata, s),
-    ),
-    // Not in KSM: the reason of each condition, bounded, for alerts that need to know why
-    // scaling is inactive (metrics unavailable vs. scaling disabled). Opt-in.
-    FamilyDef::gauge(
-        "kube_horizontalpodautoscaler_status_condition_reason",
-        Alpha,
-        "The reason of each current condition of this autoscaler.",
-        |h, _, s| condition_reasons(h, s),
-    )
-    .opt_in(),
-];
+            },
+        ),
+        Def::gauge(
+            "kube_horizontalpodautoscaler_spec_behavior_scale_down_tolerance",
+            Alpha,
+            "The tolerance on the ratio between the current and desired metric value below which no scale down occurs.",
+            |h, _, s| tolerance(h, |b| b.scale_down.as_ref(), s),
+        ),
+        Def::gauge(
+            "kube_horizontalpodautoscaler_spec_behavior_scale_up_tolerance",
+            Alpha,
+            "The tolerance on the ratio between the current and desired metric value below which no scale up occurs.",
+            |h, _, s| tolerance(h, |b| b.scale_up.as_ref(), s),
+        ),
+        Def::gauge(
+            "kube_horizontalpodautoscaler_status_target_metric",
+            Stable,
+            "The current metric status used by this autoscaler when calculating the desired replica count.",
+            |h, _, s| {
+                let metrics = h
+                    .status
+                    .as_ref()
+                    .and_then(|st| st.current_metrics.as_deref())
+                    .unwrap_or_default();
+                for m in metrics.iter().filter_map(status_values) {
+                    push_metric_values(&m, s);
+                }
+            },
+        ),
+        Def::gauge(
+            "kube_horizontalpodautoscaler_status_current_replicas",
+            Stable,
+            "Current number of replicas of pods managed by this autoscaler.",
+            |h, _, s| {
+                s.value(f64::from(
+                    h.status.as_ref().and_then(|st| st.current_replicas).unwrap_or(0),
+                ))
+            },
+        ),
+        Def::gauge(
+            "kube_horizontalpodautoscaler_status_desired_replicas",
+            Stable,
+            "Desired number of replicas of pods managed by this autoscaler.",
+            |h, _, s| s.value(f64::from(h.status.as_ref().map(|st| st.desired_replicas).unwrap_or(0))),
+        ),
+        Def::annotations(P, Alpha),
+        Def::labels(P, Stable),
+        Def::gauge(
+            "kube_horizontalpodautoscaler_status_condition",
+            Stable,
+            "The condition of this autoscaler.",
+            |h, _, s| {
+                for c in conditions(h) {
+                    for (status, value) in condition_values(&c.status) {
+                        s.push([("condition", c.type_.as_str()), ("status", status)], value);
+                    }
+                }
+            },
+        ),
+        Def::created(P, Alpha, "Unix creation timestamp"),
+        Def::deletion_timestamp(P, Alpha),
+        // Not in KSM: the reason of each condition, bounded, for alerts that need to know why
+        // scaling is inactive (metrics unavailable vs. scaling disabled). Opt-in.
+        Def::gauge(
+            "kube_horizontalpodautoscaler_status_condition_reason",
+            Alpha,
+            "The reason of each current condition of this autoscaler.",
+            |h, _, s| condition_reasons(h, s),
+        )
+        .opt_in(),
+    ]
+}
 
 #[cfg(test)]
 mod tests {
@@ -411,13 +388,14 @@ mod tests {
         render_text(h, &RenderContext::default(), family)
     }
 
-    fn target_lines(family: &str, rows: &[(&str, &str, Option<&str>, &str)]) -> String {
+    /// Rows of `(metric_name, metric_target_type, container, value)`; `container` is `""` for
+    /// every source type but `ContainerResource`, and KSM still prints it.
+    fn target_lines(family: &str, rows: &[(&str, &str, &str, &str)]) -> String {
         rows.iter()
-            .map(|(name, kind, container, v)| match container {
-                Some(c) => format!(
-                    "{family}{{{BASE},metric_name=\"{name}\",metric_target_type=\"{kind}\",container=\"{c}\"}} {v}\n"
-                ),
-                None => format!("{family}{{{BASE},metric_name=\"{name}\",metric_target_type=\"{kind}\"}} {v}\n"),
+            .map(|(name, kind, container, v)| {
+                format!(
+                    "{family}{{{BASE},metric_name=\"{name}\",metric_target_type=\"{kind}\",container=\"{container}\"}} {v}\n"
+                )
             })
             .collect()
     }
@@ -431,13 +409,13 @@ mod tests {
             target_lines(
                 family,
                 &[
-                    ("cpu", "utilization", Some("api"), "60"),
-                    ("cpu", "utilization", Some("sidecar"), "80"),
-                    ("memory", "average", None, "819200"),
-                    ("packets-per-second", "average", None, "1000"),
-                    ("requests-per-second", "value", None, "10000"),
-                    ("queue_messages_ready", "average", None, "30"),
-                    ("sqs_backlog", "value", None, "0.25"),
+                    ("cpu", "utilization", "api", "60"),
+                    ("cpu", "utilization", "sidecar", "80"),
+                    ("memory", "average", "", "819200"),
+                    ("packets-per-second", "average", "", "1000"),
+                    ("requests-per-second", "value", "", "10000"),
+                    ("queue_messages_ready", "average", "", "30"),
+                    ("sqs_backlog", "value", "", "0.25"),
                 ]
             )
         );
@@ -452,14 +430,14 @@ mod tests {
             target_lines(
                 family,
                 &[
-                    ("cpu", "utilization", Some("api"), "6"),
-                    ("cpu", "average", Some("api"), "0.062"),
-                    ("memory", "utilization", None, "28"),
-                    ("memory", "average", None, "2.6335914666e+07"),
-                    ("packets-per-second", "average", None, "1200"),
-                    ("requests-per-second", "value", None, "12500"),
-                    ("queue_messages_ready", "value", None, "0"),
-                    ("queue_messages_ready", "average", None, "2.9"),
+                    ("cpu", "utilization", "api", "6"),
+                    ("cpu", "average", "api", "0.062"),
+                    ("memory", "utilization", "", "28"),
+                    ("memory", "average", "", "2.6335914666e+07"),
+                    ("packets-per-second", "average", "", "1200"),
+                    ("requests-per-second", "value", "", "12500"),
+                    ("queue_messages_ready", "value", "", "0"),
+                    ("queue_messages_ready", "average", "", "2.9"),
                 ]
             )
         );
@@ -546,19 +524,68 @@ mod tests {
     }
 
     #[test]
+    fn unset_min_replicas_is_the_api_default_and_missing_status_is_zero() {
+        // As created with only `maxReplicas`, before the controller has written any status.
+        let v = json!({
+            "kind": "HorizontalPodAutoscaler",
+            "apiVersion": "autoscaling/v2",
+            "metadata": {"name": "api", "namespace": "shop", "uid": "6432f989-eb2d-4d6a-a59b-1ad285adb512",
+                         "resourceVersion": "307", "creationTimestamp": "2026-11-24T05:09:02Z"},
+            "spec": {"scaleTargetRef": {"kind": "StatefulSet", "name": "api", "apiVersion": "apps/v1"}, "maxReplicas": 2}
+        });
+        let h = hpa(v);
+        for (family, value) in [
+            ("kube_horizontalpodautoscaler_spec_min_replicas", "1"),
+            ("kube_horizontalpodautoscaler_spec_max_replicas", "2"),
+            ("kube_horizontalpodautoscaler_status_current_replicas", "0"),
+            ("kube_horizontalpodautoscaler_status_desired_replicas", "0"),
+            ("kube_horizontalpodautoscaler_metadata_generation", "0"),
+        ] {
+            assert_eq!(render(&h, family), format!("{family}{{{BASE}}} {value}\n"), "{family}");
+        }
+        for family in [
+            "kube_horizontalpodautoscaler_spec_target_metric",
+            "kube_horizontalpodautoscaler_status_target_metric",
+            "kube_horizontalpodautoscaler_status_condition",
+            "kube_horizontalpodautoscaler_spec_behavior_scale_down_tolerance",
+            "kube_horizontalpodautoscaler_spec_behavior_scale_up_tolerance",
+        ] {
+            assert_eq!(render(&h, family), "", "{family}");
+        }
+        // minReplicas 0 (HPAScaleToZero) is kept, not replaced by the default.
+        let mut v = api();
+        v["spec"]["minReplicas"] = json!(0);
+        assert_eq!(
+            render(&hpa(v), "kube_horizontalpodautoscaler_spec_min_replicas"),
+            format!("kube_horizontalpodautoscaler_spec_min_replicas{{{BASE}}} 0\n")
+        );
+    }
+
+    #[test]
+    fn deleting_hpa() {
+        let mut v = api();
+        v["metadata"]["deletionTimestamp"] = json!("2026-11-24T06:00:00Z");
+        assert_eq!(
+            render(&hpa(v), "kube_horizontalpodautoscaler_deletion_timestamp"),
+            format!("kube_horizontalpodautoscaler_deletion_timestamp{{{BASE}}} 1.7955e+09\n")
+        );
+    }
+
+    #[test]
     fn condition_reason_is_opt_in_and_bounded() {
         let family = "kube_horizontalpodautoscaler_status_condition_reason";
-        let def = FAMILIES.iter().find(|f| f.name == family).expect("family");
+        let defs = family_defs();
+        let def = defs.iter().find(|f| f.name == family).expect("family");
         assert!(def.opt_in);
         assert_eq!(def.stability, Alpha);
-        assert_eq!(FAMILIES.last().map(|f| f.name), Some(family));
+        assert_eq!(defs.last().map(|f| &*f.name), Some(family));
         let default_filter = crate::families::FamilyFilter::default();
-        assert!(!default_filter.enabled(def.name, def.opt_in));
+        assert!(!default_filter.enabled(&def.name, def.opt_in));
         let opted_in = crate::families::FamilyFilter {
             opt_in: vec![regex::Regex::new("kube_horizontalpodautoscaler_status_condition_reason").unwrap()],
             ..Default::default()
         };
-        assert!(opted_in.enabled(def.name, def.opt_in));
+        assert!(opted_in.enabled(&def.name, def.opt_in));
 
         // One series per condition present, whatever its status.
         assert_eq!(
@@ -651,8 +678,12 @@ mod tests {
             );
         }
         assert!(
-            targets.contains("container=\""),
+            targets.contains("container=\"api\""),
             "fixture lacks a ContainerResource target"
+        );
+        assert!(
+            targets.contains("container=\"\""),
+            "fixture lacks a target of another source type"
         );
     }
 }

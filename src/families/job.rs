@@ -5,8 +5,6 @@ use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus};
 use super::{FamilyDef, ObjectFamilies, Samples, Stability::*, bool_value, condition_values, meta};
 
 impl ObjectFamilies for Job {
-    const RESOURCE: &'static str = "jobs";
-    const KIND: &'static str = "Job";
     const BASE_LABELS: &'static [&'static str] = &["namespace", "job_name"];
 
     fn base_label_values(&self) -> Vec<&str> {
@@ -16,8 +14,8 @@ impl ObjectFamilies for Job {
         ]
     }
 
-    fn families() -> &'static [FamilyDef<Self>] {
-        FAMILIES
+    fn families() -> Vec<FamilyDef<Self>> {
+        family_defs()
     }
 }
 
@@ -70,117 +68,106 @@ fn optional_spec(j: &Job, field: fn(&k8s_openapi::api::batch::v1::JobSpec) -> Op
     }
 }
 
-static FAMILIES: &[FamilyDef<Job>] = &[
-    FamilyDef::gauge(
-        "kube_job_annotations",
-        Alpha,
-        "Kubernetes annotations converted to Prometheus labels.",
-        |j, ctx, s| meta::annotations_family(&j.metadata, &ctx.annotations, s),
-    ),
-    FamilyDef::gauge(
-        "kube_job_labels",
-        Stable,
-        "Kubernetes labels converted to Prometheus labels.",
-        |j, ctx, s| meta::labels_family(&j.metadata, &ctx.labels, s),
-    ),
-    FamilyDef::gauge("kube_job_info", Stable, "Information about job.", |_, _, s| {
-        s.value(1.0)
-    }),
-    FamilyDef::gauge("kube_job_created", Stable, "Unix creation timestamp", |j, _, s| {
-        meta::created(&j.metadata, s)
-    }),
-    FamilyDef::gauge(
-        "kube_job_spec_parallelism",
-        Stable,
-        "The maximum desired number of pods the job should run at any given time.",
-        |j, _, s| optional_spec(j, |sp| sp.parallelism.map(f64::from), s),
-    ),
-    FamilyDef::gauge(
-        "kube_job_spec_completions",
-        Stable,
-        "The desired number of successfully finished pods the job should be run with.",
-        |j, _, s| optional_spec(j, |sp| sp.completions.map(f64::from), s),
-    ),
-    FamilyDef::gauge(
-        "kube_job_spec_active_deadline_seconds",
-        Stable,
-        "The duration in seconds relative to the startTime that the job may be active before the system tries to terminate it.",
-        |j, _, s| optional_spec(j, |sp| sp.active_deadline_seconds.map(|v| v as f64), s),
-    ),
-    FamilyDef::gauge(
-        "kube_job_status_succeeded",
-        Stable,
-        "The number of pods which reached Phase Succeeded.",
-        |j, _, s| meta::status_int(status(j), |st| st.succeeded, s),
-    ),
-    FamilyDef::gauge(
-        "kube_job_status_failed",
-        Stable,
-        "The number of pods which reached Phase Failed and the reason for failure.",
-        |j, _, s| status_failed(j, s),
-    ),
-    FamilyDef::gauge(
-        "kube_job_status_active",
-        Stable,
-        "The number of actively running pods.",
-        |j, _, s| meta::status_int(status(j), |st| st.active, s),
-    ),
-    FamilyDef::gauge(
-        "kube_job_status_ready",
-        Alpha,
-        "The number of ready pods that belong to this Job.",
-        |j, _, s| meta::status_int(status(j), |st| st.ready, s),
-    ),
-    FamilyDef::gauge(
-        "kube_job_complete",
-        Stable,
-        "The job has completed its execution.",
-        |j, _, s| condition_set(j, "Complete", s),
-    ),
-    FamilyDef::gauge(
-        "kube_job_failed",
-        Stable,
-        "The job has failed its execution.",
-        |j, _, s| condition_set(j, "Failed", s),
-    ),
-    FamilyDef::gauge(
-        "kube_job_status_start_time",
-        Stable,
-        "StartTime represents time when the job was acknowledged by the Job Manager.",
-        |j, _, s| {
-            if let Some(t) = status(j).and_then(|st| st.start_time.as_ref()) {
-                s.value(meta::unix_seconds(t));
-            }
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_job_status_completion_time",
-        Stable,
-        "CompletionTime represents time when the job was completed.",
-        |j, _, s| {
-            if let Some(t) = status(j).and_then(|st| st.completion_time.as_ref()) {
-                s.value(meta::unix_seconds(t));
-            }
-        },
-    ),
-    // One 0/1 sample per `Suspended` condition (not `spec.suspend`), as KSM does.
-    FamilyDef::gauge(
-        "kube_job_status_suspended",
-        Alpha,
-        "The number of pods which reached Phase Suspended.",
-        |j, _, s| {
-            for c in conditions(j).iter().filter(|c| c.type_ == "Suspended") {
-                s.value(bool_value(c.status == "True"));
-            }
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_job_owner",
-        Stable,
-        "Information about the Job's owner.",
-        |j, _, s| meta::owners(&j.metadata, s),
-    ),
-];
+/// Closures in the table infer their object type from this alias.
+type Def = FamilyDef<Job>;
+
+fn family_defs() -> Vec<FamilyDef<Job>> {
+    const P: &str = "kube_job";
+    vec![
+        Def::annotations(P, Alpha),
+        Def::labels(P, Stable),
+        Def::gauge("kube_job_info", Stable, "Information about job.", |_, _, s| {
+            s.value(1.0)
+        }),
+        Def::created(P, Stable, "Unix creation timestamp"),
+        Def::gauge(
+            "kube_job_spec_parallelism",
+            Stable,
+            "The maximum desired number of pods the job should run at any given time.",
+            |j, _, s| optional_spec(j, |sp| sp.parallelism.map(f64::from), s),
+        ),
+        Def::gauge(
+            "kube_job_spec_completions",
+            Stable,
+            "The desired number of successfully finished pods the job should be run with.",
+            |j, _, s| optional_spec(j, |sp| sp.completions.map(f64::from), s),
+        ),
+        Def::gauge(
+            "kube_job_spec_active_deadline_seconds",
+            Stable,
+            "The duration in seconds relative to the startTime that the job may be active before the system tries to terminate it.",
+            |j, _, s| optional_spec(j, |sp| sp.active_deadline_seconds.map(|v| v as f64), s),
+        ),
+        Def::gauge(
+            "kube_job_status_succeeded",
+            Stable,
+            "The number of pods which reached Phase Succeeded.",
+            |j, _, s| meta::status_int(status(j), |st| st.succeeded, s),
+        ),
+        Def::gauge(
+            "kube_job_status_failed",
+            Stable,
+            "The number of pods which reached Phase Failed and the reason for failure.",
+            |j, _, s| status_failed(j, s),
+        ),
+        Def::gauge(
+            "kube_job_status_active",
+            Stable,
+            "The number of actively running pods.",
+            |j, _, s| meta::status_int(status(j), |st| st.active, s),
+        ),
+        Def::gauge(
+            "kube_job_status_ready",
+            Alpha,
+            "The number of ready pods that belong to this Job.",
+            |j, _, s| meta::status_int(status(j), |st| st.ready, s),
+        ),
+        Def::gauge(
+            "kube_job_complete",
+            Stable,
+            "The job has completed its execution.",
+            |j, _, s| condition_set(j, "Complete", s),
+        ),
+        Def::gauge(
+            "kube_job_failed",
+            Stable,
+            "The job has failed its execution.",
+            |j, _, s| condition_set(j, "Failed", s),
+        ),
+        Def::gauge(
+            "kube_job_status_start_time",
+            Stable,
+            "StartTime represents time when the job was acknowledged by the Job Manager.",
+            |j, _, s| {
+                if let Some(t) = status(j).and_then(|st| st.start_time.as_ref()) {
+                    s.value(meta::unix_seconds(t));
+                }
+            },
+        ),
+        Def::gauge(
+            "kube_job_status_completion_time",
+            Stable,
+            "CompletionTime represents time when the job was completed.",
+            |j, _, s| {
+                if let Some(t) = status(j).and_then(|st| st.completion_time.as_ref()) {
+                    s.value(meta::unix_seconds(t));
+                }
+            },
+        ),
+        // One 0/1 sample per `Suspended` condition (not `spec.suspend`), as KSM does.
+        Def::gauge(
+            "kube_job_status_suspended",
+            Alpha,
+            "The number of pods which reached Phase Suspended.",
+            |j, _, s| {
+                for c in conditions(j).iter().filter(|c| c.type_ == "Suspended") {
+                    s.value(bool_value(c.status == "True"));
+                }
+            },
+        ),
+        Def::owner(P, Stable, "Information about the Job's owner."),
+    ]
+}
 
 #[cfg(test)]
 mod tests {
@@ -261,6 +248,7 @@ mod tests {
             ("kube_job_status_failed", "0"),
             ("kube_job_status_start_time", "1.795397401e+09"),
             ("kube_job_status_completion_time", "1.795398137e+09"),
+            ("kube_job_created", "1.795496942e+09"),
         ] {
             assert_eq!(render(&j, family), format!("{family}{{{BASE}}} {value}\n"), "{family}");
         }
@@ -344,6 +332,45 @@ mod tests {
         assert_eq!(
             render(&j, "kube_job_status_active"),
             format!("kube_job_status_active{{{BASE}}} 1\n")
+        );
+    }
+
+    #[test]
+    fn new_job_without_status_or_optional_spec() {
+        // Just created: no status yet; parallelism and completions left unset.
+        let mut v = completed();
+        let obj = v.as_object_mut().expect("object");
+        obj.remove("status");
+        let spec = obj["spec"].as_object_mut().expect("spec");
+        spec.remove("parallelism");
+        spec.remove("completions");
+        let j = job(v);
+        for family in [
+            "kube_job_status_succeeded",
+            "kube_job_status_failed",
+            "kube_job_status_active",
+            "kube_job_status_ready",
+        ] {
+            assert_eq!(render(&j, family), format!("{family}{{{BASE}}} 0\n"), "{family}");
+        }
+        for family in [
+            "kube_job_spec_parallelism",
+            "kube_job_spec_completions",
+            "kube_job_spec_active_deadline_seconds",
+            "kube_job_complete",
+            "kube_job_failed",
+            "kube_job_status_start_time",
+            "kube_job_status_completion_time",
+            "kube_job_status_suspended",
+        ] {
+            assert_eq!(render(&j, family), "", "{family}");
+        }
+        // Zero is a value, not an absence: a job scaled to no parallel pods.
+        let mut v = completed();
+        v["spec"]["parallelism"] = json!(0);
+        assert_eq!(
+            render(&job(v), "kube_job_spec_parallelism"),
+            format!("kube_job_spec_parallelism{{{BASE}}} 0\n")
         );
     }
 

@@ -1,10 +1,88 @@
-//! Generators shared by every kind: labels/annotations info families, timestamps, owners.
+//! What every kind shares: the metadata families (`_created`, `_labels`, `_annotations`,
+//! `_deletion_timestamp`, `_metadata_generation`, `_owner`, `_metadata_resource_version`),
+//! declared once here and named by each kind's prefix, and the sample helpers behind them.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
-use super::{KeyFilter, Samples};
+use super::{FamilyDef, KeyFilter, RenderContext, Samples, Stability};
+
+/// The metadata families, for any Kubernetes object type. `prefix` is the kind's metric prefix
+/// (`kube_statefulset`); HELP texts are passed in where KSM's differ between kinds.
+impl<K: kube::Resource + 'static> FamilyDef<K> {
+    /// `{prefix}_created`: `metadata.creationTimestamp` in unix seconds, when set.
+    pub fn created(prefix: &str, stability: Stability, help: &'static str) -> Self {
+        FamilyDef::gauge(
+            format!("{prefix}_created"),
+            stability,
+            help,
+            |o: &K, _: &RenderContext, s: &mut Samples| created(o.meta(), s),
+        )
+    }
+
+    /// `{prefix}_deletion_timestamp`: unix seconds, only while the object is being deleted.
+    pub fn deletion_timestamp(prefix: &str, stability: Stability) -> Self {
+        FamilyDef::gauge(
+            format!("{prefix}_deletion_timestamp"),
+            stability,
+            "Unix deletion timestamp",
+            |o: &K, _: &RenderContext, s: &mut Samples| deletion_timestamp(o.meta(), s),
+        )
+    }
+
+    /// `{prefix}_labels`: the allowlisted labels as `label_<key>` (no series unless allowlisted).
+    pub fn labels(prefix: &str, stability: Stability) -> Self {
+        FamilyDef::gauge(
+            format!("{prefix}_labels"),
+            stability,
+            "Kubernetes labels converted to Prometheus labels.",
+            |o: &K, ctx: &RenderContext, s: &mut Samples| labels_family(o.meta(), &ctx.labels, s),
+        )
+    }
+
+    /// `{prefix}_annotations`: the allowlisted annotations as `annotation_<key>`.
+    pub fn annotations(prefix: &str, stability: Stability) -> Self {
+        FamilyDef::gauge(
+            format!("{prefix}_annotations"),
+            stability,
+            "Kubernetes annotations converted to Prometheus labels.",
+            |o: &K, ctx: &RenderContext, s: &mut Samples| annotations_family(o.meta(), &ctx.annotations, s),
+        )
+    }
+
+    /// `{prefix}_metadata_generation`: `metadata.generation`, 0 when unset.
+    pub fn metadata_generation(prefix: &str, stability: Stability, help: &'static str) -> Self {
+        FamilyDef::gauge(
+            format!("{prefix}_metadata_generation"),
+            stability,
+            help,
+            |o: &K, _: &RenderContext, s: &mut Samples| generation(o.meta(), s),
+        )
+    }
+
+    /// `{prefix}_owner`: `owner_kind, owner_name, owner_is_controller` per owner reference, one
+    /// series of empty values without owners.
+    pub fn owner(prefix: &str, stability: Stability, help: &'static str) -> Self {
+        FamilyDef::gauge(
+            format!("{prefix}_owner"),
+            stability,
+            help,
+            |o: &K, _: &RenderContext, s: &mut Samples| owners(o.meta(), s),
+        )
+    }
+
+    /// `{prefix}_metadata_resource_version`: the resourceVersion as a number; nothing when it
+    /// does not parse as one (KSM's `strconv.ParseFloat`).
+    pub fn metadata_resource_version(prefix: &str, stability: Stability, help: &'static str) -> Self {
+        FamilyDef::gauge(
+            format!("{prefix}_metadata_resource_version"),
+            stability,
+            help,
+            |o: &K, _: &RenderContext, s: &mut Samples| resource_version(o.meta(), s),
+        )
+    }
+}
 
 /// Unix seconds of a Kubernetes timestamp, as KSM writes them (`float64(t.Unix())`).
 pub fn unix_seconds(t: &Time) -> f64 {
@@ -28,6 +106,13 @@ pub fn deletion_timestamp(meta: &ObjectMeta, s: &mut Samples) {
 /// Pushes `metadata.generation`, 0 when unset (KSM reads Go's zero value).
 pub fn generation(meta: &ObjectMeta, s: &mut Samples) {
     s.value(meta.generation.unwrap_or(0) as f64);
+}
+
+/// Pushes `metadata.resourceVersion` when it parses as a float.
+pub fn resource_version(meta: &ObjectMeta, s: &mut Samples) {
+    if let Some(v) = meta.resource_version.as_deref().and_then(|rv| rv.parse::<f64>().ok()) {
+        s.value(v);
+    }
 }
 
 /// `owner_kind, owner_name, owner_is_controller`: one series per owner reference, or one series

@@ -9,16 +9,83 @@
 //! Adding a family = one entry in the kind's file plus its entry in `metric-families/`.
 
 pub mod allowlist;
-pub mod apiservice;
-pub mod daemonset;
-pub mod deployment;
-pub mod horizontalpodautoscaler;
-pub mod job;
 pub mod meta;
-pub mod node;
-pub mod pod;
 pub mod quantity;
 
+/// Declares the built-in kinds: one line each, `module => type, Default | OptIn;` (whether KSM
+/// enables the resource when `--resources` is not given). The line declares the family module and
+/// registers the type; the resource list, the registry, the simulated server's resources, the
+/// bench's list paths and the RBAC check are all derived from what [`visit_kinds`] yields.
+macro_rules! kind_table {
+    ($($module:ident => $ty:ty, $enablement:ident;)*) => {
+        $(pub mod $module;)*
+
+        /// Calls `visitor` once per built-in kind, in table order.
+        pub fn visit_kinds(visitor: &mut impl KindVisitor) {
+            $(visitor.visit::<$ty>(Enablement::$enablement);)*
+        }
+    };
+}
+
+kind_table! {
+    apiservice => k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService, Default;
+    certificatesigningrequest => k8s_openapi::api::certificates::v1::CertificateSigningRequest, Default;
+    clusterrole => k8s_openapi::api::rbac::v1::ClusterRole, OptIn;
+    clusterrolebinding => k8s_openapi::api::rbac::v1::ClusterRoleBinding, OptIn;
+    configmap => configmap::ConfigMap, Default;
+    cronjob => k8s_openapi::api::batch::v1::CronJob, Default;
+    daemonset => k8s_openapi::api::apps::v1::DaemonSet, Default;
+    deployment => k8s_openapi::api::apps::v1::Deployment, Default;
+    endpoint => k8s_openapi::api::core::v1::Endpoints, OptIn;
+    endpointslice => k8s_openapi::api::discovery::v1::EndpointSlice, Default;
+    horizontalpodautoscaler => k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler, Default;
+    ingress => k8s_openapi::api::networking::v1::Ingress, Default;
+    ingressclass => k8s_openapi::api::networking::v1::IngressClass, OptIn;
+    job => k8s_openapi::api::batch::v1::Job, Default;
+    lease => k8s_openapi::api::coordination::v1::Lease, Default;
+    limitrange => k8s_openapi::api::core::v1::LimitRange, Default;
+    mutatingadmissionpolicy => k8s_openapi::api::admissionregistration::v1::MutatingAdmissionPolicy, Default;
+    mutatingadmissionpolicybinding => k8s_openapi::api::admissionregistration::v1::MutatingAdmissionPolicyBinding, Default;
+    mutatingwebhookconfiguration => k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration, Default;
+    namespace => k8s_openapi::api::core::v1::Namespace, Default;
+    networkpolicy => k8s_openapi::api::networking::v1::NetworkPolicy, Default;
+    node => k8s_openapi::api::core::v1::Node, Default;
+    persistentvolume => k8s_openapi::api::core::v1::PersistentVolume, Default;
+    persistentvolumeclaim => k8s_openapi::api::core::v1::PersistentVolumeClaim, Default;
+    pod => k8s_openapi::api::core::v1::Pod, Default;
+    poddisruptionbudget => k8s_openapi::api::policy::v1::PodDisruptionBudget, Default;
+    replicaset => k8s_openapi::api::apps::v1::ReplicaSet, Default;
+    replicationcontroller => k8s_openapi::api::core::v1::ReplicationController, Default;
+    resourcequota => k8s_openapi::api::core::v1::ResourceQuota, Default;
+    role => k8s_openapi::api::rbac::v1::Role, OptIn;
+    rolebinding => k8s_openapi::api::rbac::v1::RoleBinding, OptIn;
+    secret => secret::Secret, Default;
+    service => k8s_openapi::api::core::v1::Service, Default;
+    serviceaccount => k8s_openapi::api::core::v1::ServiceAccount, OptIn;
+    statefulset => k8s_openapi::api::apps::v1::StatefulSet, Default;
+    storageclass => k8s_openapi::api::storage::v1::StorageClass, Default;
+    validatingadmissionpolicy => k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy, Default;
+    validatingadmissionpolicybinding => k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding, Default;
+    validatingwebhookconfiguration => k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration, Default;
+    volumeattachment => k8s_openapi::api::storage::v1::VolumeAttachment, Default;
+}
+
+/// Whether a kind is on when `--resources` is not given (KSM's default set).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enablement {
+    /// Enabled by default.
+    Default,
+    /// Only when named in `--resources` (KSM's opt-in resources).
+    OptIn,
+}
+
+/// Receives each built-in kind as a type (see [`visit_kinds`]).
+pub trait KindVisitor {
+    /// Called once per kind.
+    fn visit<K: ObjectFamilies>(&mut self, enablement: Enablement);
+}
+
+use std::borrow::Cow;
 use std::fmt::Debug;
 use std::panic::AssertUnwindSafe;
 
@@ -46,12 +113,16 @@ impl Stability {
     }
 }
 
+/// What a family's generator is: reads one object and pushes that family's samples. A closure, so
+/// kinds built at run time (custom resources) can capture their configuration.
+pub type Generator<K> = Box<dyn Fn(&K, &RenderContext, &mut Samples) + Send + Sync>;
+
 /// One metric family of a resource kind: its identity and its generator.
 pub struct FamilyDef<K: 'static> {
     /// Full metric name, e.g. `kube_pod_info`.
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// HELP text without the stability prefix.
-    pub help: &'static str,
+    pub help: Cow<'static, str>,
     /// Declared TYPE.
     pub metric_type: MetricType,
     /// KSM stability level.
@@ -59,46 +130,42 @@ pub struct FamilyDef<K: 'static> {
     /// Only generated when named by `--metric-opt-in-list`.
     pub opt_in: bool,
     /// Reads the object and pushes this family's samples.
-    pub generate: fn(&K, &RenderContext, &mut Samples),
+    pub generate: Generator<K>,
 }
 
 impl<K> FamilyDef<K> {
     /// A STABLE or ALPHA gauge.
-    pub const fn gauge(
-        name: &'static str,
+    pub fn gauge(
+        name: impl Into<Cow<'static, str>>,
         stability: Stability,
-        help: &'static str,
-        generate: fn(&K, &RenderContext, &mut Samples),
+        help: impl Into<Cow<'static, str>>,
+        generate: impl Fn(&K, &RenderContext, &mut Samples) + Send + Sync + 'static,
     ) -> Self {
         FamilyDef {
-            name,
-            help,
+            name: name.into(),
+            help: help.into(),
             metric_type: MetricType::Gauge,
             stability,
             opt_in: false,
-            generate,
+            generate: Box::new(generate),
         }
     }
 
     /// A STABLE or ALPHA counter.
-    pub const fn counter(
-        name: &'static str,
+    pub fn counter(
+        name: impl Into<Cow<'static, str>>,
         stability: Stability,
-        help: &'static str,
-        generate: fn(&K, &RenderContext, &mut Samples),
+        help: impl Into<Cow<'static, str>>,
+        generate: impl Fn(&K, &RenderContext, &mut Samples) + Send + Sync + 'static,
     ) -> Self {
         FamilyDef {
-            name,
-            help,
             metric_type: MetricType::Counter,
-            stability,
-            opt_in: false,
-            generate,
+            ..FamilyDef::gauge(name, stability, help, generate)
         }
     }
 
     /// Marks the family opt-in (`--metric-opt-in-list`).
-    pub const fn opt_in(mut self) -> Self {
+    pub fn opt_in(mut self) -> Self {
         self.opt_in = true;
         self
     }
@@ -114,19 +181,18 @@ impl<K> FamilyDef<K> {
 
 /// A Kubernetes kind this exporter renders: which KSM resource it is, its base labels and its
 /// families. Implemented once per kind in that kind's file.
+///
+/// The resource name (`--resources`, KSM's name, the URL plural), the `kind` and the scope come
+/// from [`k8s_openapi::Resource`], so they are never spelled twice.
 pub trait ObjectFamilies:
-    kube::Resource<DynamicType = ()> + DeserializeOwned + Clone + Debug + Send + Sync + 'static
+    k8s_openapi::Resource + kube::Resource<DynamicType = ()> + DeserializeOwned + Clone + Debug + Send + Sync + 'static
 {
-    /// KSM's `--resources` name, e.g. `pods`.
-    const RESOURCE: &'static str;
-    /// The `kind` field of objects of this type, e.g. `Pod`.
-    const KIND: &'static str;
     /// Base label names prepended to every series, e.g. `namespace,pod,uid`.
     const BASE_LABELS: &'static [&'static str];
     /// Values for [`Self::BASE_LABELS`], in the same order.
     fn base_label_values(&self) -> Vec<&str>;
     /// Every family of this kind, in output order.
-    fn families() -> &'static [FamilyDef<Self>];
+    fn families() -> Vec<FamilyDef<Self>>;
     /// The few facts other parts of the exporter join on (see [`ObjectIndex`]); kept beside the
     /// rendered bytes. Most kinds have none.
     fn index(&self) -> Option<ObjectIndex> {
@@ -170,7 +236,7 @@ impl RenderContext {
 /// pre-escaped base labels.
 pub struct Samples<'a> {
     out: &'a mut Vec<u8>,
-    name: &'static str,
+    name: &'a str,
     base: &'a [u8],
 }
 
@@ -208,7 +274,7 @@ impl Samples<'_> {
 /// The families of one kind that are switched on, fixed at start-up (opt-in and allow/deny
 /// lists are applied once, so a disabled family costs nothing per object).
 pub struct EnabledFamilies<K: 'static> {
-    defs: Vec<&'static FamilyDef<K>>,
+    defs: Vec<FamilyDef<K>>,
 }
 
 impl<K: ObjectFamilies> EnabledFamilies<K> {
@@ -216,21 +282,19 @@ impl<K: ObjectFamilies> EnabledFamilies<K> {
     pub fn new(filter: &FamilyFilter) -> Self {
         EnabledFamilies {
             defs: K::families()
-                .iter()
-                .filter(|f| filter.enabled(f.name, f.opt_in))
+                .into_iter()
+                .filter(|f| filter.enabled(&f.name, f.opt_in))
                 .collect(),
         }
     }
 
     /// Every family, opt-in ones included (used by `render`'s tests and the contract check).
     pub fn all() -> Self {
-        EnabledFamilies {
-            defs: K::families().iter().collect(),
-        }
+        EnabledFamilies { defs: K::families() }
     }
 
     /// The enabled definitions, in output order.
-    pub fn defs(&self) -> &[&'static FamilyDef<K>] {
+    pub fn defs(&self) -> &[FamilyDef<K>] {
         &self.defs
     }
 
@@ -250,7 +314,7 @@ impl<K: ObjectFamilies> EnabledFamilies<K> {
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 let mut samples = Samples {
                     out: &mut out,
-                    name: def.name,
+                    name: &def.name,
                     base: &base,
                 };
                 (def.generate)(obj, ctx, &mut samples);
@@ -259,7 +323,7 @@ impl<K: ObjectFamilies> EnabledFamilies<K> {
                 // A generator bug must cost one family of one object, never the scrape.
                 out.truncate(start);
                 tracing::error!(
-                    family = def.name,
+                    family = &*def.name,
                     "metric generator panicked; family skipped for this object"
                 );
             }
@@ -276,7 +340,7 @@ impl<K: ObjectFamilies> EnabledFamilies<K> {
     pub fn headers(&self) -> Vec<FamilyHeader> {
         self.defs
             .iter()
-            .map(|d| FamilyHeader::new(d.name, &d.full_help(), d.metric_type))
+            .map(|d| FamilyHeader::new(d.name.clone(), &d.full_help(), d.metric_type))
             .collect()
     }
 }
@@ -346,7 +410,7 @@ impl Rendered {
 #[derive(Clone, Debug)]
 pub struct FamilyHeader {
     /// The family name.
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// Header for text 0.0.4.
     pub text: Box<[u8]>,
     /// Header for OpenMetrics (KSM writes the same lines; kept separate so the formats can
@@ -356,9 +420,10 @@ pub struct FamilyHeader {
 
 impl FamilyHeader {
     /// Renders the header lines once.
-    pub fn new(name: &'static str, help: &str, metric_type: MetricType) -> Self {
+    pub fn new(name: impl Into<Cow<'static, str>>, help: &str, metric_type: MetricType) -> Self {
+        let name = name.into();
         let mut text = Vec::new();
-        exposition::write_header(&mut text, name, help, metric_type);
+        exposition::write_header(&mut text, &name, help, metric_type);
         FamilyHeader {
             name,
             openmetrics: text.clone().into_boxed_slice(),
@@ -392,14 +457,18 @@ impl FamilyFilter {
     }
 }
 
-/// Renders the given families of one object as text, family by family; for tests and
-/// `render`-style tooling that wants one object's lines without a store.
+/// One family's lines for one object, without a store (tests and tooling).
+///
+/// Panics when the kind has no family of that name: an empty answer must mean "no series", never
+/// "misspelt name", or every assertion of absence would pass after a rename.
+#[track_caller]
 pub fn render_text<K: ObjectFamilies>(obj: &K, ctx: &RenderContext, family: &str) -> String {
     let enabled = EnabledFamilies::<K>::all();
-    let rendered = enabled.render(obj, ctx);
-    let idx = enabled.defs().iter().position(|d| d.name == family);
-    idx.map(|i| String::from_utf8_lossy(rendered.family(i)).into_owned())
-        .unwrap_or_default()
+    let Some(i) = enabled.defs().iter().position(|d| d.name == family) else {
+        let known: Vec<&str> = enabled.defs().iter().map(|d| &*d.name).collect();
+        panic!("{} has no family {family:?}; its families: {known:?}", K::KIND);
+    };
+    String::from_utf8_lossy(enabled.render(obj, ctx).family(i)).into_owned()
 }
 
 /// The three `condition` samples KSM writes for a Kubernetes condition status: `true`,

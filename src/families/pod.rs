@@ -17,8 +17,6 @@ use super::quantity::{Quantity, container_resource};
 use super::{FamilyDef, ObjectFamilies, ObjectIndex, Samples, Stability::*, bool_value, condition_values, meta};
 
 impl ObjectFamilies for Pod {
-    const RESOURCE: &'static str = "pods";
-    const KIND: &'static str = "Pod";
     const BASE_LABELS: &'static [&'static str] = &["namespace", "pod", "uid"];
 
     fn base_label_values(&self) -> Vec<&str> {
@@ -29,8 +27,8 @@ impl ObjectFamilies for Pod {
         ]
     }
 
-    fn families() -> &'static [FamilyDef<Self>] {
-        FAMILIES
+    fn families() -> Vec<FamilyDef<Self>> {
+        family_defs()
     }
 
     fn index(&self) -> Option<ObjectIndex> {
@@ -67,382 +65,366 @@ const POD_DISRUPTION_REASONS: [&str; 5] = [
     "TerminationByKubelet",
 ];
 
-static FAMILIES: &[FamilyDef<Pod>] = &[
-    FamilyDef::gauge(
-        "kube_pod_completion_time",
-        Stable,
-        "Completion time in unix timestamp for a pod.",
-        |p, _, s| completion_time(p, s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_info",
-        Stable,
-        "Information about a container in a pod.",
-        |p, _, s| container_info(containers(p), container_statuses(p), false, s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_resource_limits",
-        Stable,
-        "The number of requested limit resource by a container. It is recommended to use the kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.",
-        |p, _, s| container_resources(p, containers(p), |r| r.limits.as_ref(), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_resource_requests",
-        Stable,
-        "The number of requested request resource by a container. It is recommended to use the kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.",
-        |p, _, s| container_resources(p, containers(p), |r| r.requests.as_ref(), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_state_started",
-        Stable,
-        "Start time in unix timestamp for a pod container.",
-        |p, _, s| state_started(container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_status_last_terminated_reason",
-        Alpha,
-        "Describes the last reason the container was in terminated state.",
-        |p, _, s| last_terminated_reason(container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_status_last_terminated_exitcode",
-        Alpha,
-        "Describes the exit code for the last container in terminated state.",
-        |p, _, s| last_terminated_exitcode(container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_status_last_terminated_timestamp",
-        Alpha,
-        "Last terminated time for a pod container in unix timestamp.",
-        |p, _, s| last_terminated_timestamp(container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_status_ready",
-        Stable,
-        "Describes whether the containers readiness check succeeded.",
-        |p, _, s| status_ready(container_statuses(p), s),
-    ),
-    FamilyDef::counter(
-        "kube_pod_container_status_restarts_total",
-        Stable,
-        "The number of container restarts per container.",
-        |p, _, s| restarts_total(container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_status_running",
-        Stable,
-        "Describes whether the container is currently in running state.",
-        |p, _, s| status_running(container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_status_terminated",
-        Stable,
-        "Describes whether the container is currently in terminated state.",
-        |p, _, s| status_terminated(container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_status_terminated_reason",
-        Alpha,
-        "Describes the reason the container is currently in terminated state.",
-        |p, _, s| terminated_reason(container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_status_waiting",
-        Stable,
-        "Describes whether the container is currently in waiting state.",
-        |p, _, s| status_waiting(container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_container_status_waiting_reason",
-        Stable,
-        "Describes the reason the container is currently in waiting state.",
-        |p, _, s| waiting_reason(container_statuses(p), s),
-    ),
-    FamilyDef::gauge("kube_pod_created", Stable, "Unix creation timestamp", |p, _, s| {
-        meta::created(&p.metadata, s)
-    }),
-    FamilyDef::gauge(
-        "kube_pod_deletion_timestamp",
-        Alpha,
-        "Unix deletion timestamp",
-        |p, _, s| meta::deletion_timestamp(&p.metadata, s),
-    ),
-    FamilyDef::gauge("kube_pod_info", Stable, "Information about pod.", |p, _, s| info(p, s)),
-    FamilyDef::gauge("kube_pod_ips", Alpha, "Pod IP addresses", |p, _, s| ips(p, s)),
-    FamilyDef::gauge(
-        "kube_pod_init_container_info",
-        Stable,
-        "Information about an init container in a pod.",
-        |p, _, s| container_info(init_containers(p), init_container_statuses(p), true, s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_init_container_resource_limits",
-        Alpha,
-        "The number of requested limit resource by an init container.",
-        |p, _, s| container_resources(p, init_containers(p), |r| r.limits.as_ref(), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_init_container_resource_requests",
-        Alpha,
-        "The number of requested request resource by an init container.",
-        |p, _, s| container_resources(p, init_containers(p), |r| r.requests.as_ref(), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_init_container_state_started",
-        Alpha,
-        "Start time in unix timestamp for an init container inside the pod.",
-        |p, _, s| state_started(init_container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_init_container_status_last_terminated_reason",
-        Alpha,
-        "Describes the last reason the init container was in terminated state.",
-        |p, _, s| last_terminated_reason(init_container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_init_container_status_last_terminated_exitcode",
-        Alpha,
-        "Describes the exit code for the last init container in terminated state.",
-        |p, _, s| last_terminated_exitcode(init_container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_init_container_status_last_terminated_timestamp",
-        Alpha,
-        "Last terminated time for a pod init container in unix timestamp.",
-        |p, _, s| last_terminated_timestamp(init_container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_init_container_status_ready",
-        Stable,
-        "Describes whether the init containers readiness check succeeded.",
-        |p, _, s| status_ready(init_container_statuses(p), s),
-    ),
-    FamilyDef::counter(
-        "kube_pod_init_container_status_restarts_total",
-        Stable,
-        "The number of restarts for the init container.",
-        |p, _, s| restarts_total(init_container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_init_container_status_running",
-        Stable,
-        "Describes whether the init container is currently in running state.",
-        |p, _, s| status_running(init_container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_init_container_status_terminated",
-        Stable,
-        "Describes whether the init container is currently in terminated state.",
-        |p, _, s| status_terminated(init_container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_init_container_status_terminated_reason",
-        Alpha,
-        "Describes the reason the init container is currently in terminated state.",
-        |p, _, s| terminated_reason(init_container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_init_container_status_waiting",
-        Stable,
-        "Describes whether the init container is currently in waiting state.",
-        |p, _, s| status_waiting(init_container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_init_container_status_waiting_reason",
-        Alpha,
-        "Describes the reason the init container is currently in waiting state.",
-        |p, _, s| waiting_reason(init_container_statuses(p), s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_annotations",
-        Alpha,
-        "Kubernetes annotations converted to Prometheus labels.",
-        |p, c, s| meta::annotations_family(&p.metadata, &c.annotations, s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_labels",
-        Stable,
-        "Kubernetes labels converted to Prometheus labels.",
-        |p, c, s| meta::labels_family(&p.metadata, &c.labels, s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_overhead_cpu_cores",
-        Alpha,
-        "The pod overhead in regards to cpu cores associated with running a pod.",
-        |p, _, s| overhead(p, "cpu", s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_overhead_memory_bytes",
-        Alpha,
-        "The pod overhead in regards to memory associated with running a pod.",
-        |p, _, s| overhead(p, "memory", s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_owner",
-        Stable,
-        "Information about the Pod's owner.",
-        |p, _, s| meta::owners(&p.metadata, s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_restart_policy",
-        Stable,
-        "Describes the restart policy in use by this pod.",
-        |p, _, s| s.push([("type", spec_str(p, |sp| sp.restart_policy.as_deref()))], 1.0),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_runtimeclass_name_info",
-        Alpha,
-        "The runtimeclass associated with the pod.",
-        |p, _, s| {
-            if let Some(name) = spec(p).and_then(|sp| sp.runtime_class_name.as_deref()) {
-                s.push([("runtimeclass_name", name)], 1.0);
-            }
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_pod_spec_volumes_persistentvolumeclaims_info",
-        Stable,
-        "Information about persistentvolumeclaim volumes in a pod.",
-        |p, _, s| pvc_volumes(p, false, s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_spec_volumes_persistentvolumeclaims_readonly",
-        Stable,
-        "Describes whether a persistentvolumeclaim is mounted read only.",
-        |p, _, s| pvc_volumes(p, true, s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_start_time",
-        Stable,
-        "Start time in unix timestamp for a pod.",
-        |p, _, s| {
-            if let Some(t) = status(p).and_then(|st| st.start_time.as_ref()) {
-                s.value(meta::unix_seconds(t));
-            }
-        },
-    ),
-    FamilyDef::gauge("kube_pod_status_phase", Stable, "The pods current phase.", |p, _, s| {
-        let phase = status_str(p, |st| st.phase.as_deref());
-        stateset(
-            phase,
-            "phase",
-            &["Pending", "Succeeded", "Failed", "Unknown", "Running"],
-            s,
-        )
-    }),
-    FamilyDef::gauge(
-        "kube_pod_status_qos_class",
-        Alpha,
-        "The pods current qosClass.",
-        |p, _, s| {
-            let class = status_str(p, |st| st.qos_class.as_deref());
-            stateset(class, "qos_class", &["BestEffort", "Burstable", "Guaranteed"], s)
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_pod_status_ready",
-        Stable,
-        "Describes whether the pod is ready to serve requests.",
-        |p, _, s| condition_stateset(p, "Ready", s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_status_ready_time",
-        Alpha,
-        "Readiness achieved time in unix timestamp for a pod.",
-        |p, _, s| condition_time(p, "Ready", "True", s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_status_initialized_time",
-        Alpha,
-        "Initialized time in unix timestamp for a pod.",
-        |p, _, s| condition_time(p, "Initialized", "True", s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_status_container_ready_time",
-        Alpha,
-        "Readiness achieved time in unix timestamp for a pod containers.",
-        |p, _, s| condition_time(p, "ContainersReady", "True", s),
-    ),
-    FamilyDef::gauge("kube_pod_status_reason", Alpha, "The pod status reasons", |p, _, s| {
-        if let Some(reason) = pod_status_reason(p) {
-            s.push([("reason", reason)], 1.0);
-        }
-    }),
-    FamilyDef::gauge(
-        "kube_pod_status_disruption_reason",
-        Alpha,
-        "The pod disruption reason, from its DisruptionTarget condition.",
-        |p, _, s| {
-            if let Some(reason) = pod_disruption_reason(p) {
+/// Closures in the table infer their object type from this alias.
+type Def = FamilyDef<Pod>;
+
+fn family_defs() -> Vec<FamilyDef<Pod>> {
+    const P: &str = "kube_pod";
+    vec![
+        Def::gauge(
+            "kube_pod_completion_time",
+            Stable,
+            "Completion time in unix timestamp for a pod.",
+            |p, _, s| completion_time(p, s),
+        ),
+        Def::gauge(
+            "kube_pod_container_info",
+            Stable,
+            "Information about a container in a pod.",
+            |p, _, s| container_info(containers(p), container_statuses(p), false, s),
+        ),
+        Def::gauge(
+            "kube_pod_container_resource_limits",
+            Stable,
+            "The number of requested limit resource by a container. It is recommended to use the kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.",
+            |p, _, s| container_resources(p, containers(p), |r| r.limits.as_ref(), s),
+        ),
+        Def::gauge(
+            "kube_pod_container_resource_requests",
+            Stable,
+            "The number of requested request resource by a container. It is recommended to use the kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.",
+            |p, _, s| container_resources(p, containers(p), |r| r.requests.as_ref(), s),
+        ),
+        Def::gauge(
+            "kube_pod_container_state_started",
+            Stable,
+            "Start time in unix timestamp for a pod container.",
+            |p, _, s| state_started(container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_container_status_last_terminated_reason",
+            Alpha,
+            "Describes the last reason the container was in terminated state.",
+            |p, _, s| last_terminated_reason(container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_container_status_last_terminated_exitcode",
+            Alpha,
+            "Describes the exit code for the last container in terminated state.",
+            |p, _, s| last_terminated_exitcode(container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_container_status_last_terminated_timestamp",
+            Alpha,
+            "Last terminated time for a pod container in unix timestamp.",
+            |p, _, s| last_terminated_timestamp(container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_container_status_ready",
+            Stable,
+            "Describes whether the containers readiness check succeeded.",
+            |p, _, s| status_ready(container_statuses(p), s),
+        ),
+        Def::counter(
+            "kube_pod_container_status_restarts_total",
+            Stable,
+            "The number of container restarts per container.",
+            |p, _, s| restarts_total(container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_container_status_running",
+            Stable,
+            "Describes whether the container is currently in running state.",
+            |p, _, s| status_running(container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_container_status_terminated",
+            Stable,
+            "Describes whether the container is currently in terminated state.",
+            |p, _, s| status_terminated(container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_container_status_terminated_reason",
+            Alpha,
+            "Describes the reason the container is currently in terminated state.",
+            |p, _, s| terminated_reason(container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_container_status_waiting",
+            Stable,
+            "Describes whether the container is currently in waiting state.",
+            |p, _, s| status_waiting(container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_container_status_waiting_reason",
+            Stable,
+            "Describes the reason the container is currently in waiting state.",
+            |p, _, s| waiting_reason(container_statuses(p), s),
+        ),
+        Def::created(P, Stable, "Unix creation timestamp"),
+        Def::deletion_timestamp(P, Alpha),
+        Def::gauge("kube_pod_info", Stable, "Information about pod.", |p, _, s| info(p, s)),
+        Def::gauge("kube_pod_ips", Alpha, "Pod IP addresses", |p, _, s| ips(p, s)),
+        Def::gauge(
+            "kube_pod_init_container_info",
+            Stable,
+            "Information about an init container in a pod.",
+            |p, _, s| container_info(init_containers(p), init_container_statuses(p), true, s),
+        ),
+        Def::gauge(
+            "kube_pod_init_container_resource_limits",
+            Alpha,
+            "The number of requested limit resource by an init container.",
+            |p, _, s| container_resources(p, init_containers(p), |r| r.limits.as_ref(), s),
+        ),
+        Def::gauge(
+            "kube_pod_init_container_resource_requests",
+            Alpha,
+            "The number of requested request resource by an init container.",
+            |p, _, s| container_resources(p, init_containers(p), |r| r.requests.as_ref(), s),
+        ),
+        Def::gauge(
+            "kube_pod_init_container_state_started",
+            Alpha,
+            "Start time in unix timestamp for a pod init container.",
+            |p, _, s| state_started(init_container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_init_container_status_last_terminated_reason",
+            Alpha,
+            "Describes the last reason the init container was in terminated state.",
+            |p, _, s| last_terminated_reason(init_container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_init_container_status_last_terminated_exitcode",
+            Alpha,
+            "Describes the exit code for the last init container in terminated state.",
+            |p, _, s| last_terminated_exitcode(init_container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_init_container_status_last_terminated_timestamp",
+            Alpha,
+            "Last terminated time for a pod init container in unix timestamp.",
+            |p, _, s| last_terminated_timestamp(init_container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_init_container_status_ready",
+            Stable,
+            "Describes whether the init containers readiness check succeeded.",
+            |p, _, s| status_ready(init_container_statuses(p), s),
+        ),
+        Def::counter(
+            "kube_pod_init_container_status_restarts_total",
+            Stable,
+            "The number of restarts for the init container.",
+            |p, _, s| restarts_total(init_container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_init_container_status_running",
+            Stable,
+            "Describes whether the init container is currently in running state.",
+            |p, _, s| status_running(init_container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_init_container_status_terminated",
+            Stable,
+            "Describes whether the init container is currently in terminated state.",
+            |p, _, s| status_terminated(init_container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_init_container_status_terminated_reason",
+            Alpha,
+            "Describes the reason the init container is currently in terminated state.",
+            |p, _, s| terminated_reason(init_container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_init_container_status_waiting",
+            Stable,
+            "Describes whether the init container is currently in waiting state.",
+            |p, _, s| status_waiting(init_container_statuses(p), s),
+        ),
+        Def::gauge(
+            "kube_pod_init_container_status_waiting_reason",
+            Alpha,
+            "Describes the reason the init container is currently in waiting state.",
+            |p, _, s| waiting_reason(init_container_statuses(p), s),
+        ),
+        Def::annotations(P, Alpha),
+        Def::labels(P, Stable),
+        Def::gauge(
+            "kube_pod_overhead_cpu_cores",
+            Alpha,
+            "The pod overhead in regards to cpu cores associated with running a pod.",
+            |p, _, s| overhead(p, "cpu", s),
+        ),
+        Def::gauge(
+            "kube_pod_overhead_memory_bytes",
+            Alpha,
+            "The pod overhead in regards to memory associated with running a pod.",
+            |p, _, s| overhead(p, "memory", s),
+        ),
+        Def::owner(P, Stable, "Information about the Pod's owner."),
+        Def::gauge(
+            "kube_pod_restart_policy",
+            Stable,
+            "Describes the restart policy in use by this pod.",
+            |p, _, s| s.push([("type", spec_str(p, |sp| sp.restart_policy.as_deref()))], 1.0),
+        ),
+        Def::gauge(
+            "kube_pod_runtimeclass_name_info",
+            Alpha,
+            "The runtimeclass associated with the pod.",
+            |p, _, s| {
+                if let Some(name) = spec(p).and_then(|sp| sp.runtime_class_name.as_deref()) {
+                    s.push([("runtimeclass_name", name)], 1.0);
+                }
+            },
+        ),
+        Def::gauge(
+            "kube_pod_spec_volumes_persistentvolumeclaims_info",
+            Stable,
+            "Information about persistentvolumeclaim and ephemeral volumes in a pod.",
+            |p, _, s| pvc_volumes(p, false, s),
+        ),
+        Def::gauge(
+            "kube_pod_spec_volumes_persistentvolumeclaims_readonly",
+            Stable,
+            "Describes whether a persistentvolumeclaim is mounted read only. Ephemeral volumes always report 0 since the ephemeral volume source does not support a read-only flag.",
+            |p, _, s| pvc_volumes(p, true, s),
+        ),
+        Def::gauge(
+            "kube_pod_start_time",
+            Stable,
+            "Start time in unix timestamp for a pod.",
+            |p, _, s| {
+                if let Some(t) = status(p).and_then(|st| st.start_time.as_ref()) {
+                    s.value(meta::unix_seconds(t));
+                }
+            },
+        ),
+        Def::gauge("kube_pod_status_phase", Stable, "The pods current phase.", |p, _, s| {
+            let phase = status_str(p, |st| st.phase.as_deref());
+            stateset(
+                phase,
+                "phase",
+                &["Pending", "Succeeded", "Failed", "Unknown", "Running"],
+                s,
+            )
+        }),
+        Def::gauge(
+            "kube_pod_status_qos_class",
+            Alpha,
+            "The pods current qosClass.",
+            |p, _, s| {
+                let class = status_str(p, |st| st.qos_class.as_deref());
+                stateset(class, "qos_class", &["BestEffort", "Burstable", "Guaranteed"], s)
+            },
+        ),
+        Def::gauge(
+            "kube_pod_status_ready",
+            Stable,
+            "Describes whether the pod is ready to serve requests.",
+            |p, _, s| condition_stateset(p, "Ready", s),
+        ),
+        Def::gauge(
+            "kube_pod_status_ready_time",
+            Alpha,
+            "Readiness achieved time in unix timestamp for a pod.",
+            |p, _, s| condition_time(p, "Ready", "True", s),
+        ),
+        Def::gauge(
+            "kube_pod_status_initialized_time",
+            Alpha,
+            "Initialized time in unix timestamp for a pod.",
+            |p, _, s| condition_time(p, "Initialized", "True", s),
+        ),
+        Def::gauge(
+            "kube_pod_status_container_ready_time",
+            Alpha,
+            "Readiness achieved time in unix timestamp for a pod containers.",
+            |p, _, s| condition_time(p, "ContainersReady", "True", s),
+        ),
+        Def::gauge("kube_pod_status_reason", Alpha, "The pod status reasons", |p, _, s| {
+            if let Some(reason) = pod_status_reason(p) {
                 s.push([("reason", reason)], 1.0);
             }
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_pod_status_scheduled",
-        Stable,
-        "Describes the status of the scheduling process for the pod.",
-        |p, _, s| condition_stateset(p, "PodScheduled", s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_status_scheduled_time",
-        Stable,
-        "Unix timestamp when pod moved into scheduled status",
-        |p, _, s| condition_time(p, "PodScheduled", "True", s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_status_unschedulable",
-        Stable,
-        "Describes the unschedulable status for the pod.",
-        |p, _, s| {
-            for _ in conditions(p)
-                .iter()
-                .filter(|c| c.type_ == "PodScheduled" && c.status == "False")
-            {
-                s.value(1.0);
-            }
-        },
-    ),
-    FamilyDef::gauge(
-        "kube_pod_status_unscheduled_time",
-        Alpha,
-        "Unix timestamp when pod moved into unscheduled status",
-        |p, _, s| condition_time(p, "PodScheduled", "False", s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_tolerations",
-        Alpha,
-        "Information about the pod tolerations",
-        |p, _, s| tolerations(p, s),
-    ),
-    FamilyDef::gauge(
-        "kube_pod_nodeselectors",
-        Alpha,
-        "Describes the Pod nodeSelectors.",
-        |p, _, s| node_selectors(p, s),
-    )
-    .opt_in(),
-    FamilyDef::gauge(
-        "kube_pod_service_account",
-        Alpha,
-        "The service account for a pod.",
-        |p, _, s| {
-            s.push(
-                [("service_account", spec_str(p, |sp| sp.service_account_name.as_deref()))],
-                1.0,
-            )
-        },
-    ),
-    FamilyDef::gauge("kube_pod_scheduler", Alpha, "The scheduler for a pod.", |p, _, s| {
-        s.push([("name", spec_str(p, |sp| sp.scheduler_name.as_deref()))], 1.0)
-    }),
-    FamilyDef::gauge(
-        "kube_pod_resourceclaim_info",
-        Alpha,
-        "Information about the DRA ResourceClaims referenced by a pod.",
-        |p, _, s| resource_claims(p, s),
-    ),
-];
+        }),
+        Def::gauge(
+            "kube_pod_status_disruption_reason",
+            Alpha,
+            "The pod disruption condition reason",
+            |p, _, s| {
+                if let Some(reason) = pod_disruption_reason(p) {
+                    s.push([("reason", reason)], 1.0);
+                }
+            },
+        ),
+        Def::gauge(
+            "kube_pod_status_scheduled",
+            Stable,
+            "Describes the status of the scheduling process for the pod.",
+            |p, _, s| condition_stateset(p, "PodScheduled", s),
+        ),
+        Def::gauge(
+            "kube_pod_status_scheduled_time",
+            Stable,
+            "Unix timestamp when pod moved into scheduled status",
+            |p, _, s| condition_time(p, "PodScheduled", "True", s),
+        ),
+        Def::gauge(
+            "kube_pod_status_unschedulable",
+            Stable,
+            "Describes the unschedulable status for the pod.",
+            |p, _, s| {
+                for _ in conditions(p)
+                    .iter()
+                    .filter(|c| c.type_ == "PodScheduled" && c.status == "False")
+                {
+                    s.value(1.0);
+                }
+            },
+        ),
+        Def::gauge(
+            "kube_pod_status_unscheduled_time",
+            Alpha,
+            "Unix timestamp when pod moved into unscheduled status",
+            |p, _, s| condition_time(p, "PodScheduled", "False", s),
+        ),
+        Def::gauge(
+            "kube_pod_tolerations",
+            Alpha,
+            "Information about the pod tolerations",
+            |p, _, s| tolerations(p, s),
+        ),
+        Def::gauge(
+            "kube_pod_nodeselectors",
+            Alpha,
+            "Describes the Pod nodeSelectors.",
+            |p, _, s| node_selectors(p, s),
+        )
+        .opt_in(),
+        Def::gauge(
+            "kube_pod_service_account",
+            Alpha,
+            "The service account for a pod.",
+            |p, _, s| {
+                s.push(
+                    [("service_account", spec_str(p, |sp| sp.service_account_name.as_deref()))],
+                    1.0,
+                )
+            },
+        ),
+        Def::gauge("kube_pod_scheduler", Alpha, "The scheduler for a pod.", |p, _, s| {
+            s.push([("name", spec_str(p, |sp| sp.scheduler_name.as_deref()))], 1.0)
+        }),
+        Def::gauge(
+            "kube_pod_resourceclaim_info",
+            Alpha,
+            "Information about a DRA ResourceClaim referenced by a pod, one series per pod.spec.resourceClaims entry; claim_name is the pod-local reference and resourceclaim_name is the resolved ResourceClaim object name.",
+            |p, _, s| resource_claims(p, s),
+        ),
+    ]
+}
 
 // ---------------------------------------------------------------------------------------------
 // Accessors: every optional part of a Pod read as a slice or `""`, never unwrapped.
@@ -500,9 +482,17 @@ fn last_terminated(cs: &ContainerStatus) -> Option<&ContainerStateTerminated> {
 }
 
 fn push_container_ts(cs: &ContainerStatus, t: Option<&Time>, s: &mut Samples) {
-    if let Some(t) = t {
-        s.push([("container", cs.name.as_str())], meta::unix_seconds(t));
-    }
+    s.push([("container", cs.name.as_str())], go_time(t));
+}
+
+/// Go's `time.Time{}.Unix()`, -62135596800.
+const GO_ZERO_UNIX: f64 = -62_135_596_800.0;
+
+/// Unix seconds of a timestamp Go holds by value (`metav1.Time`, not `*metav1.Time`): KSM reads
+/// it without a nil check, so one the API left null (a `ContainerStatusUnknown` state, a
+/// condition patched without `lastTransitionTime`) is written as the zero time.
+fn go_time(t: Option<&Time>) -> f64 {
+    t.map_or(GO_ZERO_UNIX, meta::unix_seconds)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -807,9 +797,7 @@ fn condition_stateset(p: &Pod, type_: &str, s: &mut Samples) {
 /// `lastTransitionTime` of each condition of this type with this status.
 fn condition_time(p: &Pod, type_: &str, status: &str, s: &mut Samples) {
     for c in conditions(p).iter().filter(|c| c.type_ == type_ && c.status == status) {
-        if let Some(t) = &c.last_transition_time {
-            s.value(meta::unix_seconds(t));
-        }
+        s.value(go_time(c.last_transition_time.as_ref()));
     }
 }
 
@@ -1102,34 +1090,6 @@ mod tests {
                 format!("{family}{{{BASE}{sep}{labels}}} {value}\n")
             })
             .collect()
-    }
-
-    #[test]
-    fn family_list_matches_ksm() {
-        let names: Vec<&str> = FAMILIES.iter().map(|f| f.name).collect();
-        assert_eq!(names.len(), 60);
-        let mut unique = names.clone();
-        unique.sort_unstable();
-        unique.dedup();
-        assert_eq!(unique.len(), 60, "family names must be unique");
-        assert_eq!(names.first(), Some(&"kube_pod_completion_time"));
-        assert_eq!(names.last(), Some(&"kube_pod_resourceclaim_info"));
-        let opt_in: Vec<&str> = FAMILIES.iter().filter(|f| f.opt_in).map(|f| f.name).collect();
-        assert_eq!(opt_in, ["kube_pod_nodeselectors"]);
-        let counters: Vec<&str> = FAMILIES
-            .iter()
-            .filter(|f| f.metric_type == crate::exposition::MetricType::Counter)
-            .map(|f| f.name)
-            .collect();
-        assert_eq!(
-            counters,
-            [
-                "kube_pod_container_status_restarts_total",
-                "kube_pod_init_container_status_restarts_total"
-            ]
-        );
-        let stable = FAMILIES.iter().filter(|f| f.stability == Stable).count();
-        assert_eq!(stable, 30);
     }
 
     #[test]
@@ -1467,15 +1427,21 @@ mod tests {
                 &[(r#"container="init-config""#, "0"), (r#"container="istio-proxy""#, "1")]
             )
         );
-        // A last state without a finish time (kubelet's ContainerStatusUnknown) still has a reason
-        // and exit code, but no timestamp sample.
+        // The kubelet's ContainerStatusUnknown last state has null times; KSM reads Go's zero
+        // time there and writes its unix seconds.
         let unknown = web_with(|v| {
-            v["status"]["containerStatuses"][0]["lastState"] =
-                json!({"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown"}});
+            v["status"]["containerStatuses"][0]["lastState"] = json!({"terminated": {
+                "exitCode": 137, "reason": "ContainerStatusUnknown",
+                "message": "The container could not be located when the pod was terminated",
+                "startedAt": null, "finishedAt": null
+            }});
         });
         assert_eq!(
             render(&unknown, "kube_pod_container_status_last_terminated_timestamp"),
-            ""
+            lines(
+                "kube_pod_container_status_last_terminated_timestamp",
+                &[(r#"container="nginx""#, "-6.21355968e+10")]
+            )
         );
         assert_eq!(
             render(&unknown, "kube_pod_container_status_last_terminated_reason"),
@@ -2025,6 +1991,181 @@ mod tests {
         // nodeselectors, service_account, scheduler.
         assert_eq!(text.lines().count(), 8, "{text}");
         assert!(text.contains("kube_pod_restart_policy{namespace=\"\",pod=\"\",uid=\"\",type=\"\"} 1\n"));
+    }
+
+    #[test]
+    fn init_container_ready_terminated_and_waiting() {
+        let p = web();
+        assert_eq!(
+            render(&p, "kube_pod_init_container_status_ready"),
+            lines(
+                "kube_pod_init_container_status_ready",
+                &[(r#"container="init-config""#, "1"), (r#"container="istio-proxy""#, "1")]
+            )
+        );
+        assert_eq!(
+            render(&p, "kube_pod_init_container_status_terminated"),
+            lines(
+                "kube_pod_init_container_status_terminated",
+                &[(r#"container="init-config""#, "1"), (r#"container="istio-proxy""#, "0")]
+            )
+        );
+        assert_eq!(
+            render(&p, "kube_pod_init_container_status_waiting"),
+            lines(
+                "kube_pod_init_container_status_waiting",
+                &[(r#"container="init-config""#, "0"), (r#"container="istio-proxy""#, "0")]
+            )
+        );
+        assert_eq!(render(&p, "kube_pod_init_container_status_waiting_reason"), "");
+        // The first init container still pulling its image, the sidecar not started yet.
+        let initializing = web_with(|v| {
+            v["status"]["phase"] = json!("Pending");
+            v["status"]["initContainerStatuses"] = json!([
+                {"name": "init-config", "state": {"waiting": {"reason": "ErrImagePull", "message": "pull access denied"}},
+                 "lastState": {}, "ready": false, "restartCount": 0, "image": "busybox:1.37", "imageID": ""},
+                {"name": "istio-proxy", "state": {"waiting": {"reason": "PodInitializing"}}, "lastState": {},
+                 "ready": false, "restartCount": 0, "image": "docker.io/istio/proxyv2:1.24.2", "imageID": "", "started": false}
+            ]);
+        });
+        assert_eq!(
+            render(&initializing, "kube_pod_init_container_status_waiting"),
+            lines(
+                "kube_pod_init_container_status_waiting",
+                &[(r#"container="init-config""#, "1"), (r#"container="istio-proxy""#, "1")]
+            )
+        );
+        assert_eq!(
+            render(&initializing, "kube_pod_init_container_status_ready"),
+            lines(
+                "kube_pod_init_container_status_ready",
+                &[(r#"container="init-config""#, "0"), (r#"container="istio-proxy""#, "0")]
+            )
+        );
+        assert_eq!(
+            render(&initializing, "kube_pod_init_container_status_waiting_reason"),
+            lines(
+                "kube_pod_init_container_status_waiting_reason",
+                &[
+                    (r#"container="init-config",reason="ErrImagePull""#, "1"),
+                    (r#"container="istio-proxy",reason="PodInitializing""#, "1")
+                ]
+            )
+        );
+        // No container ID yet: the label is there, empty.
+        assert_eq!(
+            render(&initializing, "kube_pod_init_container_info"),
+            lines(
+                "kube_pod_init_container_info",
+                &[
+                    (
+                        r#"container="init-config",image_spec="busybox:1.37",image="busybox:1.37",image_id="",container_id="",restart_policy="""#,
+                        "1"
+                    ),
+                    (
+                        r#"container="istio-proxy",image_spec="docker.io/istio/proxyv2:1.24.2",image="docker.io/istio/proxyv2:1.24.2",image_id="",container_id="",restart_policy="Always""#,
+                        "1"
+                    ),
+                ]
+            )
+        );
+        assert_eq!(render(&initializing, "kube_pod_init_container_state_started"), "");
+    }
+
+    #[test]
+    fn null_value_timestamps_are_the_go_zero_time() {
+        // A node lost with the pod: the kubelet never reported times for the terminated state,
+        // and a controller patched a readiness-gate condition without lastTransitionTime.
+        let p = web_with(|v| {
+            v["status"]["containerStatuses"][0]["state"] = json!({"terminated": {
+                "exitCode": 137, "reason": "ContainerStatusUnknown", "startedAt": null, "finishedAt": null
+            }});
+            v["status"]["conditions"][2] = json!({"type": "Ready", "status": "True", "lastProbeTime": null});
+            v["status"]["conditions"][4] = json!({"type": "PodScheduled", "status": "False"});
+        });
+        assert_eq!(
+            render(&p, "kube_pod_container_state_started"),
+            lines(
+                "kube_pod_container_state_started",
+                &[(r#"container="nginx""#, "-6.21355968e+10")]
+            )
+        );
+        assert_eq!(
+            render(&p, "kube_pod_status_ready_time"),
+            lines("kube_pod_status_ready_time", &[("", "-6.21355968e+10")])
+        );
+        assert_eq!(
+            render(&p, "kube_pod_status_unscheduled_time"),
+            lines("kube_pod_status_unscheduled_time", &[("", "-6.21355968e+10")])
+        );
+        // Completion time ignores the zero time (only positive finish times count).
+        assert_eq!(render(&p, "kube_pod_completion_time"), "");
+        assert_eq!(
+            render(&p, "kube_pod_container_status_terminated_reason"),
+            lines(
+                "kube_pod_container_status_terminated_reason",
+                &[(r#"container="nginx",reason="ContainerStatusUnknown""#, "1")]
+            )
+        );
+    }
+
+    #[test]
+    fn completion_time_is_the_latest_finish() {
+        let p = web_with(|v| {
+            v["spec"]["containers"] = json!([
+                {"name": "a", "image": "busybox:1.37"}, {"name": "b", "image": "busybox:1.37"}, {"name": "c", "image": "busybox:1.37"}
+            ]);
+            v["status"]["containerStatuses"] = json!([
+                {"name": "a", "state": {"terminated": {"exitCode": 0, "reason": "Completed",
+                    "startedAt": "2026-11-24T05:20:00Z", "finishedAt": "2026-11-24T05:25:39Z"}},
+                 "ready": false, "restartCount": 0, "image": "busybox:1.37", "imageID": ""},
+                {"name": "b", "state": {"terminated": {"exitCode": 1, "reason": "Error",
+                    "startedAt": "2026-11-24T05:20:00Z", "finishedAt": "2026-11-24T05:31:02Z"}},
+                 "ready": false, "restartCount": 0, "image": "busybox:1.37", "imageID": ""},
+                {"name": "c", "state": {"running": {"startedAt": "2026-11-24T05:20:00Z"}},
+                 "ready": true, "restartCount": 0, "image": "busybox:1.37", "imageID": ""}
+            ]);
+        });
+        assert_eq!(
+            render(&p, "kube_pod_completion_time"),
+            lines("kube_pod_completion_time", &[("", "1.795498262e+09")])
+        );
+    }
+
+    #[test]
+    fn status_reason_knows_every_v2_20_reason() {
+        for known in POD_STATUS_REASONS {
+            let p = web_with(|v| {
+                v["status"]["phase"] = json!("Failed");
+                v["status"]["reason"] = json!(known);
+            });
+            assert_eq!(
+                render(&p, "kube_pod_status_reason"),
+                lines("kube_pod_status_reason", &[(&format!(r#"reason="{known}""#), "1")]),
+                "{known}"
+            );
+        }
+        // Found on a condition (the scheduler's preemption) or on a terminated container.
+        let preempted = web_with(|v| {
+            v["status"]["conditions"][2] = json!({"type": "DisruptionTarget", "status": "True",
+                "lastTransitionTime": "2026-11-24T06:00:00Z", "reason": "PreemptionByScheduler",
+                "message": "corpus-high: preempting to accommodate a higher priority pod"});
+        });
+        assert_eq!(
+            render(&preempted, "kube_pod_status_reason"),
+            lines("kube_pod_status_reason", &[(r#"reason="PreemptionByScheduler""#, "1")])
+        );
+        let shut_down = web_with(|v| {
+            v["status"]["containerStatuses"][0]["state"] =
+                json!({"terminated": {"exitCode": 137, "reason": "Shutdown"}});
+        });
+        assert_eq!(
+            render(&shut_down, "kube_pod_status_reason"),
+            lines("kube_pod_status_reason", &[(r#"reason="Shutdown""#, "1")])
+        );
+        // An empty reason is no reason.
+        let empty = web_with(|v| v["status"]["reason"] = json!(""));
+        assert_eq!(render(&empty, "kube_pod_status_reason"), "");
     }
 
     #[test]

@@ -188,10 +188,30 @@ fn is_dns_label(s: &str) -> bool {
         && b[b.len() - 1] != b'-'
 }
 
+/// Which rule a resource's object names follow on a real server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRule {
+    /// RFC 1123 subdomain (most resources).
+    Subdomain,
+    /// RFC 1123 label (namespaces).
+    Label,
+    /// Any path segment (RBAC objects: `system:basic-user`).
+    PathSegment,
+}
+
 /// Validates an object name; `Err` carries the validation message of a real server (without the
 /// `Invalid value: "…": ` prefix).
-pub fn validate_name(name: &str, label_only: bool) -> Result<(), String> {
-    if label_only {
+pub fn validate_name(name: &str, rule: NameRule) -> Result<(), String> {
+    if rule == NameRule::PathSegment {
+        return if name == "." || name == ".." {
+            Err(format!("may not be '{name}'"))
+        } else if let Some(bad) = ["/", "%"].into_iter().find(|c| name.contains(c)) {
+            Err(format!("may not contain '{bad}'"))
+        } else {
+            Ok(())
+        };
+    }
+    if rule == NameRule::Label {
         if is_dns_label(name) {
             Ok(())
         } else if name.len() > 63 {
@@ -285,10 +305,16 @@ mod tests {
 
     #[test]
     fn names() {
-        assert!(validate_name("web-7d9f8b6c5d-x2k4p", false).is_ok());
-        assert!(validate_name("v1beta1.metrics.k8s.io", false).is_ok());
-        assert!(validate_name("Bad_Name", false).is_err());
-        assert!(validate_name("a.b", true).is_err());
-        assert!(validate_name("", false).is_err());
+        assert!(validate_name("web-7d9f8b6c5d-x2k4p", NameRule::Subdomain).is_ok());
+        assert!(validate_name("v1beta1.metrics.k8s.io", NameRule::Subdomain).is_ok());
+        assert!(validate_name("Bad_Name", NameRule::Subdomain).is_err());
+        assert!(validate_name("a.b", NameRule::Label).is_err());
+        assert!(validate_name("", NameRule::Subdomain).is_err());
+        assert!(validate_name("system:basic-user", NameRule::Subdomain).is_err());
+        assert!(validate_name("system:basic-user", NameRule::PathSegment).is_ok());
+        assert_eq!(
+            validate_name("a/b", NameRule::PathSegment),
+            Err("may not contain '/'".into())
+        );
     }
 }

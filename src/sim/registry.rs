@@ -1,9 +1,13 @@
 //! The table of served resources: one [`ResourceDef`] per resource, looked up by URL path
 //! (group, version, plural) or by object type (apiVersion, kind).
 //!
-//! Adding a resource is one more entry in [`builtin`]. A list-only resource (no watch, list
-//! metadata without resourceVersion, as metrics.k8s.io serves) sets `watchable: false` and
+//! Stored resources come from the exporter's kind table (group, version, plural, kind, scope from
+//! `k8s_openapi::Resource`); this file adds only what the API server does with each (generation,
+//! `/status`, field selectors, short names). A list-only resource (no watch, list metadata
+//! without resourceVersion, as metrics.k8s.io serves) sets `watchable: false` and
 //! `list_resource_version: false`.
+
+use super::json::NameRule;
 
 /// One served resource.
 #[derive(Debug, Clone)]
@@ -39,30 +43,107 @@ pub struct ResourceDef {
     pub bookmark_tail: &'static str,
     /// The `spec` value of a deliberately type-broken watch event (`Faults::malformed_next_event`).
     pub malformed_spec: &'static str,
+    /// How object names are validated on create.
+    pub name_rule: NameRule,
     /// Objects are computed from other resources on every request, never stored (metrics.k8s.io,
     /// served by `super::metrics`); writes are refused.
     pub derived: bool,
 }
 
-/// The resources the simulated server serves, in discovery order.
+/// The resources the simulated server serves, in discovery order: every kind of the exporter's
+/// kind table (so a new kind is served without touching the sim), then metrics.k8s.io.
 pub fn builtin() -> Vec<ResourceDef> {
-    vec![
-        ResourceDef {
-            group: "",
-            version: "v1",
-            api_version: "v1",
-            plural: "pods",
-            singular: "pod",
-            kind: "Pod",
-            list_kind: "PodList",
-            namespaced: true,
-            watchable: true,
-            list_resource_version: true,
-            has_generation: true,
-            status_subresource: true,
-            graceful_delete: true,
-            short_names: &["po"],
-            categories: &["all"],
+    static STORED: std::sync::LazyLock<Vec<ResourceDef>> =
+        std::sync::LazyLock::new(|| crate::kinds::table().iter().map(from_kind).collect());
+    let mut defs = STORED.clone();
+    // metrics.k8s.io (metrics-server behind the aggregator): get and list only, `"metadata":{}`
+    // lists. v1 first: it is the preferred version when served (`SimConfig::metrics_v1`).
+    defs.extend([
+        metrics_def("v1", "metrics.k8s.io/v1", false),
+        metrics_def("v1", "metrics.k8s.io/v1", true),
+        metrics_def("v1beta1", "metrics.k8s.io/v1beta1", false),
+        metrics_def("v1beta1", "metrics.k8s.io/v1beta1", true),
+    ]);
+    defs
+}
+
+/// A stored, watchable resource from its kind-table row plus the server behaviour of that
+/// resource ([`behaviour`]).
+fn from_kind(entry: &crate::kinds::KindEntry) -> ResourceDef {
+    let b = behaviour(entry.resource);
+    ResourceDef {
+        group: entry.group,
+        version: entry.version,
+        api_version: entry.api_version,
+        plural: entry.resource,
+        singular: leak(entry.kind.to_ascii_lowercase()),
+        kind: entry.kind,
+        list_kind: leak(format!("{}List", entry.kind)),
+        namespaced: entry.namespaced,
+        watchable: true,
+        list_resource_version: true,
+        has_generation: b.generation,
+        status_subresource: b.status,
+        graceful_delete: entry.resource == "pods",
+        short_names: b.short_names,
+        categories: b.categories,
+        fields: b.fields,
+        bookmark_tail: b.bookmark_tail,
+        malformed_spec: b.malformed_spec,
+        name_rule: match entry.resource {
+            "namespaces" => NameRule::Label,
+            "roles" | "rolebindings" | "clusterroles" | "clusterrolebindings" => NameRule::PathSegment,
+            _ => NameRule::Subdomain,
+        },
+        derived: false,
+    }
+}
+
+/// The derived names live as long as the process, like the table they come from (built once).
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// How a v1.36 API server treats one resource, beyond what its type says.
+struct Behaviour {
+    /// `metadata.generation` maintained (seen in the captured objects of `apiserver-wire/`).
+    generation: bool,
+    /// A `/status` subresource exists.
+    status: bool,
+    short_names: &'static [&'static str],
+    categories: &'static [&'static str],
+    fields: &'static [(&'static str, &'static str)],
+    bookmark_tail: &'static str,
+    malformed_spec: &'static str,
+}
+
+const PLAIN: Behaviour = Behaviour {
+    generation: false,
+    status: false,
+    short_names: &[],
+    categories: &[],
+    fields: &[],
+    // Kinds without a capture of their BOOKMARK send metadata only (kube-rs reads nothing else).
+    bookmark_tail: "",
+    malformed_spec: r#""oops""#,
+};
+
+/// The server-side facts per resource: generation and `/status` as the captured v1.36 objects
+/// and discovery show them, kubectl's short names and categories, the field selectors the server
+/// accepts beyond `metadata.name`/`metadata.namespace`, and Go zero-value BOOKMARK tails where
+/// captured. Unknown resources get [`PLAIN`].
+fn behaviour(resource: &str) -> Behaviour {
+    const ALL: &[&str] = &["all"];
+    const EXT: &[&str] = &["api-extensions"];
+    let workload = |short: &'static [&'static str]| Behaviour {
+        generation: true,
+        status: true,
+        short_names: short,
+        categories: ALL,
+        ..PLAIN
+    };
+    match resource {
+        "pods" => Behaviour {
             fields: &[
                 ("spec.nodeName", ""),
                 ("spec.restartPolicy", ""),
@@ -75,185 +156,154 @@ pub fn builtin() -> Vec<ResourceDef> {
             ],
             bookmark_tail: r#","spec":{"containers":null},"status":{}"#,
             malformed_spec: r#"{"containers":"oops"}"#,
-            derived: false,
+            ..workload(&["po"])
         },
-        ResourceDef {
-            group: "",
-            version: "v1",
-            api_version: "v1",
-            plural: "nodes",
-            singular: "node",
-            kind: "Node",
-            list_kind: "NodeList",
-            namespaced: false,
-            watchable: true,
-            list_resource_version: true,
-            has_generation: false,
-            status_subresource: true,
-            graceful_delete: false,
+        "nodes" => Behaviour {
+            status: true,
             short_names: &["no"],
-            categories: &[],
             fields: &[("spec.unschedulable", "false")],
             bookmark_tail: r#","spec":{},"status":{"daemonEndpoints":{"kubeletEndpoint":{"Port":0}},"nodeInfo":{"machineID":"","systemUUID":"","bootID":"","kernelVersion":"","osImage":"","containerRuntimeVersion":"","kubeletVersion":"","kubeProxyVersion":"","operatingSystem":"","architecture":""}}"#,
             malformed_spec: r#"{"taints":"oops"}"#,
-            derived: false,
+            ..PLAIN
         },
-        ResourceDef {
-            group: "",
-            version: "v1",
-            api_version: "v1",
-            plural: "namespaces",
-            singular: "namespace",
-            kind: "Namespace",
-            list_kind: "NamespaceList",
-            namespaced: false,
-            watchable: true,
-            list_resource_version: true,
-            has_generation: false,
-            status_subresource: true,
-            graceful_delete: false,
+        "namespaces" => Behaviour {
+            status: true,
             short_names: &["ns"],
-            categories: &[],
             fields: &[("status.phase", "")],
             bookmark_tail: r#","spec":{},"status":{}"#,
             malformed_spec: r#"{"finalizers":"oops"}"#,
-            derived: false,
+            ..PLAIN
         },
-        ResourceDef {
-            group: "apps",
-            version: "v1",
-            api_version: "apps/v1",
-            plural: "deployments",
-            singular: "deployment",
-            kind: "Deployment",
-            list_kind: "DeploymentList",
-            namespaced: true,
-            watchable: true,
-            list_resource_version: true,
-            has_generation: true,
-            status_subresource: true,
-            graceful_delete: false,
-            short_names: &["deploy"],
-            categories: &["all"],
-            fields: &[],
+        "deployments" => Behaviour {
             bookmark_tail: r#","spec":{"selector":null,"template":{"metadata":{},"spec":{"containers":null}},"strategy":{}},"status":{}"#,
             malformed_spec: r#"{"replicas":"oops"}"#,
-            derived: false,
+            ..workload(&["deploy"])
         },
-        ResourceDef {
-            group: "apps",
-            version: "v1",
-            api_version: "apps/v1",
-            plural: "daemonsets",
-            singular: "daemonset",
-            kind: "DaemonSet",
-            list_kind: "DaemonSetList",
-            namespaced: true,
-            watchable: true,
-            list_resource_version: true,
-            has_generation: true,
-            status_subresource: true,
-            graceful_delete: false,
-            short_names: &["ds"],
-            categories: &["all"],
-            fields: &[],
+        "daemonsets" => Behaviour {
             bookmark_tail: r#","spec":{"selector":null,"template":{"metadata":{},"spec":{"containers":null}},"updateStrategy":{}},"status":{"currentNumberScheduled":0,"numberMisscheduled":0,"desiredNumberScheduled":0,"numberReady":0}"#,
             malformed_spec: r#"{"selector":"oops"}"#,
-            derived: false,
+            ..workload(&["ds"])
         },
-        ResourceDef {
-            group: "apps",
-            version: "v1",
-            api_version: "apps/v1",
-            plural: "replicasets",
-            singular: "replicaset",
-            kind: "ReplicaSet",
-            list_kind: "ReplicaSetList",
-            namespaced: true,
-            watchable: true,
-            list_resource_version: true,
-            has_generation: true,
-            status_subresource: true,
-            graceful_delete: false,
-            short_names: &["rs"],
-            categories: &["all"],
+        "replicasets" => Behaviour {
             fields: &[("status.replicas", "0")],
             bookmark_tail: r#","spec":{"selector":null,"template":{"metadata":{},"spec":{"containers":null}}},"status":{"replicas":0}"#,
             malformed_spec: r#"{"replicas":"oops"}"#,
-            derived: false,
+            ..workload(&["rs"])
         },
-        ResourceDef {
-            group: "batch",
-            version: "v1",
-            api_version: "batch/v1",
-            plural: "jobs",
-            singular: "job",
-            kind: "Job",
-            list_kind: "JobList",
-            namespaced: true,
-            watchable: true,
-            list_resource_version: true,
-            has_generation: true,
-            status_subresource: true,
-            graceful_delete: false,
-            short_names: &[],
-            categories: &["all"],
+        "jobs" => Behaviour {
             fields: &[("status.successful", "0")],
             bookmark_tail: r#","spec":{"template":{"metadata":{},"spec":{"containers":null}}},"status":{}"#,
             malformed_spec: r#"{"parallelism":"oops"}"#,
-            derived: false,
+            ..workload(&[])
         },
-        ResourceDef {
-            group: "autoscaling",
-            version: "v2",
-            api_version: "autoscaling/v2",
-            plural: "horizontalpodautoscalers",
-            singular: "horizontalpodautoscaler",
-            kind: "HorizontalPodAutoscaler",
-            list_kind: "HorizontalPodAutoscalerList",
-            namespaced: true,
-            watchable: true,
-            list_resource_version: true,
-            // The capture (object-hpa-v2.http) shows a v1.36 HPA without metadata.generation.
-            has_generation: false,
-            status_subresource: true,
-            graceful_delete: false,
-            short_names: &["hpa"],
-            categories: &["all"],
-            fields: &[],
+        // The capture (object-hpa-v2.http) shows a v1.36 HPA without metadata.generation.
+        "horizontalpodautoscalers" => Behaviour {
+            generation: false,
             bookmark_tail: r#","spec":{"scaleTargetRef":{"kind":"","name":""},"maxReplicas":0},"status":{"desiredReplicas":0}"#,
             malformed_spec: r#"{"maxReplicas":"oops"}"#,
-            derived: false,
+            ..workload(&["hpa"])
         },
-        ResourceDef {
-            group: "apiregistration.k8s.io",
-            version: "v1",
-            api_version: "apiregistration.k8s.io/v1",
-            plural: "apiservices",
-            singular: "apiservice",
-            kind: "APIService",
-            list_kind: "APIServiceList",
-            namespaced: false,
-            watchable: true,
-            list_resource_version: true,
-            // The capture (object-apiservice.http) shows no metadata.generation.
-            has_generation: false,
-            status_subresource: true,
-            graceful_delete: false,
-            short_names: &[],
-            categories: &["api-extensions"],
-            fields: &[],
+        // The capture (object-apiservice.http) shows no metadata.generation.
+        "apiservices" => Behaviour {
+            status: true,
+            categories: EXT,
             bookmark_tail: r#","spec":{"groupPriorityMinimum":0,"versionPriority":0},"status":{}"#,
             malformed_spec: r#"{"versionPriority":"oops"}"#,
-            derived: false,
+            ..PLAIN
         },
-        // metrics.k8s.io (metrics-server behind the aggregator): get and list only, `"metadata":{}`
-        // lists. v1 first: it is the preferred version when served (`SimConfig::metrics_v1`).
-        metrics_def("v1", "metrics.k8s.io/v1", false),
-        metrics_def("v1", "metrics.k8s.io/v1", true),
-        metrics_def("v1beta1", "metrics.k8s.io/v1beta1", false),
-        metrics_def("v1beta1", "metrics.k8s.io/v1beta1", true),
-    ]
+        "statefulsets" => workload(&["sts"]),
+        "replicationcontrollers" => workload(&["rc"]),
+        "cronjobs" => workload(&["cj"]),
+        "services" => Behaviour {
+            status: true,
+            short_names: &["svc"],
+            categories: ALL,
+            ..PLAIN
+        },
+        "endpoints" => Behaviour {
+            short_names: &["ep"],
+            ..PLAIN
+        },
+        "endpointslices" | "ingressclasses" => Behaviour {
+            generation: true,
+            ..PLAIN
+        },
+        "ingresses" => Behaviour {
+            generation: true,
+            status: true,
+            short_names: &["ing"],
+            ..PLAIN
+        },
+        "networkpolicies" => Behaviour {
+            generation: true,
+            short_names: &["netpol"],
+            ..PLAIN
+        },
+        "poddisruptionbudgets" => Behaviour {
+            generation: true,
+            status: true,
+            short_names: &["pdb"],
+            ..PLAIN
+        },
+        "persistentvolumes" => Behaviour {
+            status: true,
+            short_names: &["pv"],
+            ..PLAIN
+        },
+        "persistentvolumeclaims" => Behaviour {
+            status: true,
+            short_names: &["pvc"],
+            ..PLAIN
+        },
+        "resourcequotas" => Behaviour {
+            status: true,
+            short_names: &["quota"],
+            ..PLAIN
+        },
+        "limitranges" => Behaviour {
+            short_names: &["limits"],
+            ..PLAIN
+        },
+        "configmaps" => Behaviour {
+            short_names: &["cm"],
+            ..PLAIN
+        },
+        "secrets" => Behaviour {
+            fields: &[("type", "")],
+            ..PLAIN
+        },
+        "serviceaccounts" => Behaviour {
+            short_names: &["sa"],
+            ..PLAIN
+        },
+        "storageclasses" => Behaviour {
+            short_names: &["sc"],
+            ..PLAIN
+        },
+        "certificatesigningrequests" => Behaviour {
+            status: true,
+            short_names: &["csr"],
+            fields: &[("spec.signerName", "")],
+            ..PLAIN
+        },
+        "volumeattachments" => Behaviour { status: true, ..PLAIN },
+        "validatingadmissionpolicies" => Behaviour {
+            generation: true,
+            status: true,
+            categories: EXT,
+            ..PLAIN
+        },
+        "mutatingwebhookconfigurations"
+        | "validatingwebhookconfigurations"
+        | "mutatingadmissionpolicies"
+        | "mutatingadmissionpolicybindings"
+        | "validatingadmissionpolicybindings" => Behaviour {
+            generation: true,
+            categories: EXT,
+            ..PLAIN
+        },
+        _ => PLAIN,
+    }
 }
 
 /// `nodes` (NodeMetrics) or, with `pods`, `pods` (PodMetrics) of metrics.k8s.io at `version`.
@@ -277,12 +327,13 @@ fn metrics_def(version: &'static str, api_version: &'static str, pods: bool) -> 
         fields: &[],
         bookmark_tail: "",
         malformed_spec: "{}",
+        name_rule: NameRule::Subdomain,
         derived: true,
     }
 }
 
 /// Group order of a real v1.36 `/apis` (apis.http); groups not named here sort after, by name.
-const GROUP_ORDER: &[&str] = &[
+pub(super) const GROUP_ORDER: &[&str] = &[
     "apiregistration.k8s.io",
     "apps",
     "events.k8s.io",

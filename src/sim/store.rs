@@ -696,7 +696,7 @@ impl Core {
             && let Err(m) = if def.plural == "apiservices" {
                 validate_apiservice_name(&obj, &name)
             } else {
-                validate_name(&name, def.plural == "namespaces")
+                validate_name(&name, def.name_rule)
             }
         {
             causes.push(Cause {

@@ -25,6 +25,7 @@ mod gzip;
 mod precompress;
 mod snapshot;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -380,7 +381,7 @@ impl Relist {
 
 /// All scopes of one resource kind plus its family headers.
 pub struct KindStore {
-    resource: &'static str,
+    resource: Cow<'static, str>,
     headers: Arc<[FamilyHeader]>,
     scopes: Vec<Scope>,
 }
@@ -388,7 +389,7 @@ pub struct KindStore {
 impl KindStore {
     /// A kind with one scope per namespace (sorted), or one all-namespace scope when
     /// `namespaces` is empty.
-    pub fn new(resource: &'static str, headers: Vec<FamilyHeader>, namespaces: &[String]) -> Self {
+    pub fn new(resource: impl Into<Cow<'static, str>>, headers: Vec<FamilyHeader>, namespaces: &[String]) -> Self {
         let families = headers.len();
         let mut namespaces: Vec<Option<String>> = namespaces.iter().cloned().map(Some).collect();
         namespaces.sort();
@@ -397,7 +398,7 @@ impl KindStore {
             namespaces.push(None);
         }
         KindStore {
-            resource,
+            resource: resource.into(),
             headers: headers.into(),
             scopes: namespaces
                 .into_iter()
@@ -411,8 +412,8 @@ impl KindStore {
     }
 
     /// The KSM resource name.
-    pub fn resource(&self) -> &'static str {
-        self.resource
+    pub fn resource(&self) -> &str {
+        &self.resource
     }
 
     /// The scopes, in output order.
@@ -482,7 +483,7 @@ pub struct Store {
 impl Store {
     /// Builds the store from its kinds.
     pub fn new(mut kinds: Vec<KindStore>) -> Self {
-        kinds.sort_by_key(|k| k.resource);
+        kinds.sort_by(|a, b| a.resource.cmp(&b.resource));
         Store {
             kinds: kinds.into_iter().map(Arc::new).collect(),
         }
@@ -505,7 +506,7 @@ impl Store {
             kinds: self
                 .kinds
                 .iter()
-                .filter(|k| include(k.resource))
+                .filter(|k| include(&k.resource))
                 .map(|k| k.snapshot())
                 .collect(),
         }
@@ -829,7 +830,7 @@ mod model_tests {
     fn packed_blocks_match_a_flat_model_through_every_kind_of_change() {
         let headers = NAMES
             .iter()
-            .map(|n| FamilyHeader::new(n, "H.", MetricType::Gauge))
+            .map(|n| FamilyHeader::new(*n, "H.", MetricType::Gauge))
             .collect();
         let store = Store::new(vec![KindStore::new("pods", headers, &[])]);
         let scope = &store.kinds()[0].scopes()[0];

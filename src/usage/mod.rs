@@ -339,7 +339,7 @@ mod tests {
 
     #[test]
     fn usage_needs_pods_and_nodes() {
-        let all: Vec<String> = crate::kinds::RESOURCES.iter().map(|r| r.to_string()).collect();
+        let all: Vec<String> = crate::kinds::resources().iter().map(|r| r.to_string()).collect();
         assert!(check_resources(&all).is_ok());
         let err = check_resources(&["pods".to_string(), "jobs".to_string()]).unwrap_err();
         assert!(
