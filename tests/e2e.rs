@@ -82,7 +82,7 @@ async fn start_exporter(sim_url: &str, families: FamilyOptions) -> RunningExport
 /// What /metrics must serve for the simulator's current objects.
 fn expected_exposition(sim: &Sim, families: &FamilyOptions) -> String {
     let mut items = Vec::new();
-    for resource in kinds::resources() {
+    for resource in &families.resources {
         items.extend(sim.list(resource));
     }
     let list = json!({"kind": "List", "apiVersion": "v1", "items": items}).to_string();

@@ -1,13 +1,14 @@
 //! A generated cluster for the simulated API server (`demo`, `sim`, benchmarks).
 //!
 //! Pure builders of Kubernetes objects shaped like a kube-apiserver v1.36 returns them (server
-//! defaults filled in, `managedFields` and `metadata.resourceVersion` left out), and
-//! [`ClusterModel`], which lays out a cluster for a [`ClusterSpec`] and churns it
-//! deterministically (same seed and times, same objects and operations).
+//! defaults filled in, `metadata.resourceVersion` left out; the workload builders here leave
+//! `managedFields` out too, those of [`objects`] write them), and [`ClusterModel`], which lays
+//! out a cluster for a [`ClusterSpec`] and churns it deterministically (same seed and times, same
+//! objects and operations). The kinds around the workloads live in `extras.rs`.
 //!
 //! Every object carries `apiVersion`, `kind`, a UUID-v4-shaped `metadata.uid` derived from the seed
-//! and a backdated `metadata.creationTimestamp`. Deployment pods are owned by ReplicaSets that are
-//! not created: `<deployment>-<pod-template-hash>`, uid [`replicaset_uid`].
+//! and a backdated `metadata.creationTimestamp`. Deployment pods are owned by the ReplicaSet
+//! `<deployment>-<pod-template-hash>`, uid [`replicaset_uid`].
 
 use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
@@ -16,6 +17,9 @@ use std::fmt::Write as _;
 use fastrand::Rng;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
+
+mod extras;
+pub mod objects;
 
 /// One change to the simulated cluster.
 #[derive(Debug, Clone)]
@@ -1648,6 +1652,11 @@ pub struct ClusterSpec {
     pub daemonsets: usize,
     pub jobs: usize,
     pub hpas: usize,
+    /// StatefulSets, each with 1–5 pods and one bound volume per pod.
+    pub statefulsets: usize,
+    /// Pods of all deployments together (replicas spread to add up to it, a few large
+    /// deployments among many small ones); 0: each deployment draws from `replicas`.
+    pub deployment_pods: usize,
     pub seed: u64,
     /// The cluster serves `metrics.k8s.io/v1` (Kubernetes ≥ 1.37): a `v1.metrics.k8s.io`
     /// APIService besides `v1beta1.metrics.k8s.io`. Match `SimConfig::metrics_v1`.
@@ -1656,8 +1665,10 @@ pub struct ClusterSpec {
 
 impl ClusterSpec {
     /// Roughly `pods` pods: ~1 node per 30 pods (min 3), 2–4 daemonsets (one pod per node each),
-    /// ~5% of pods from jobs, deployments with replicas 1–6 making up the rest, ~10% of
-    /// deployments with an HPA, namespaces ~ deployments/8 (min 3). `pods == 0` is an empty cluster.
+    /// ~5% of pods from jobs, ~12 statefulsets per 1 000 pods, ~100 deployments per 1 000 pods
+    /// making up the rest, ~20% of deployments with an HPA (those with CPU requests), namespaces
+    /// ~ deployments/8 (min 3).
+    /// `pods == 0` is an empty cluster.
     pub fn for_pods(pods: usize, seed: u64) -> ClusterSpec {
         if pods == 0 {
             return ClusterSpec {
@@ -1668,6 +1679,8 @@ impl ClusterSpec {
                 daemonsets: 0,
                 jobs: 0,
                 hpas: 0,
+                statefulsets: 0,
+                deployment_pods: 0,
                 seed,
                 metrics_v1: true,
             };
@@ -1676,9 +1689,14 @@ impl ClusterSpec {
         let nodes = (pods / 30).max(3);
         let daemonsets = rng.usize(2..=4).min(pods / (2 * nodes));
         let jobs = pods * 5 / 100;
-        let rest = pods.saturating_sub(daemonsets * nodes + jobs);
-        // Mean 3.5 replicas, plus ~1.5% evicted leftovers.
-        let deployments = ((rest as f64 / 3.55).round() as usize).max(1);
+        let statefulsets = pods * 12 / 1000;
+        let sts_pods: usize = (0..statefulsets)
+            .map(|i| ClusterModel::sts_replicas(seed, i) as usize)
+            .sum();
+        let rest = pods.saturating_sub(daemonsets * nodes + jobs + sts_pods);
+        // ~1.5% of deployment pods are evicted leftovers on top of the replicas.
+        let deployment_pods = ((rest as f64 / 1.015).round() as usize).max(1);
+        let deployments = (pods / 10).clamp(1, deployment_pods);
         ClusterSpec {
             nodes,
             namespaces: (deployments / 8).max(3),
@@ -1686,7 +1704,9 @@ impl ClusterSpec {
             replicas: (1, 6),
             daemonsets,
             jobs,
-            hpas: deployments / 10,
+            hpas: deployments / 5,
+            statefulsets,
+            deployment_pods,
             seed,
             metrics_v1: true,
         }
@@ -1945,6 +1965,7 @@ enum Owner {
     Deploy(usize),
     Ds(usize),
     Job(usize),
+    Sts(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -2067,6 +2088,8 @@ struct JobRec {
     outcome: JobOutcome,
     /// Counts and outcome as last written.
     published: (JobCounts, JobOutcome),
+    /// The CronJob that spawned it.
+    cron: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -2132,6 +2155,8 @@ pub struct ClusterModel {
     finished_jobs: VecDeque<usize>,
     finished_target: usize,
     active_target: usize,
+    /// Everything around the workloads (`extras.rs`).
+    x: extras::Extras,
 }
 
 fn pop_due(queue: &mut VecDeque<Due>, tick: u64) -> Option<Due> {
@@ -2192,6 +2217,7 @@ impl ClusterModel {
             finished_jobs: VecDeque::new(),
             finished_target: 1,
             active_target: 2,
+            x: extras::Extras::default(),
         };
         m.init_namespaces(now, birth);
         m.init_nodes(now, birth);
@@ -2199,6 +2225,7 @@ impl ClusterModel {
         m.init_deployments(now);
         m.init_hpas(now);
         m.init_jobs(now);
+        m.init_extras(now);
         m
     }
 
@@ -2376,7 +2403,9 @@ impl ClusterModel {
                     job.pods.push(id);
                 }
             }
+            Owner::Sts(i) => self.x.sts[i].pods.push(id),
         }
+        self.x.dirty_ns.insert(ns);
         id
     }
 
@@ -2542,13 +2571,14 @@ impl ClusterModel {
             self.spec.replicas.0.min(self.spec.replicas.1),
             self.spec.replicas.0.max(self.spec.replicas.1),
         );
+        let plan = self.replica_plan(lo, hi);
         for di in 0..self.spec.deployments {
             let ns = self.app_namespaces[self.rng.usize(0..self.app_namespaces.len())];
             let name = self.unique_deploy_name(ns);
             let uid = self.uid();
             let ns_name = self.namespaces[ns].name.clone();
             let (mut template, image_base, minor, patch0) = self.app_template(&name, &ns_name);
-            let replicas = self.rng.u32(lo..=hi);
+            let replicas = plan.get(di).copied().unwrap_or_else(|| self.rng.u32(lo..=hi));
             let version = self.rng.u32(0..5);
             let created = self.between(at(self.namespaces[ns].created, 600), at(now, -2 * 86_400));
             let rolled = if version == 0 {
@@ -2616,6 +2646,41 @@ impl ClusterModel {
             }
             self.deployments[di].status = s;
         }
+    }
+
+    /// Initial replicas per deployment adding up to `spec.deployment_pods`: most deployments
+    /// small, a few large (heavy-tailed as in real clusters). Empty without a target.
+    fn replica_plan(&mut self, lo: u32, hi: u32) -> Vec<u32> {
+        let (n, total) = (self.spec.deployments, self.spec.deployment_pods);
+        if total == 0 || n == 0 {
+            return Vec::new();
+        }
+        let mut w: Vec<u32> = (0..n)
+            .map(|_| match self.rng.u32(0..100) {
+                0..70 => self.rng.u32(lo..=hi),
+                70..92 => self.rng.u32(hi + 1..=hi * 3),
+                _ => self.rng.u32(hi * 3..=hi * 8),
+            })
+            .collect();
+        let sum: u64 = w.iter().map(|&x| u64::from(x)).sum();
+        for x in &mut w {
+            *x = ((u64::from(*x) * total as u64 / sum.max(1)) as u32).max(1);
+        }
+        // Rounding leaves a small difference: spread it one replica at a time.
+        let mut have: usize = w.iter().map(|&x| x as usize).sum();
+        let mut i = 0;
+        while have != total && i < 4 * (n + total) {
+            let k = self.rng.usize(0..n);
+            if have < total {
+                w[k] += 1;
+                have += 1;
+            } else if w[k] > 1 {
+                w[k] -= 1;
+                have -= 1;
+            }
+            i += 1;
+        }
+        w
     }
 
     fn init_deploy_pod(
@@ -2777,6 +2842,7 @@ impl ClusterModel {
             pods: Vec::new(),
             outcome: JobOutcome::Running,
             published: (JobCounts::default(), JobOutcome::Running),
+            cron: None,
         };
         match self.free_jobs.pop() {
             Some(j) => {
@@ -2937,7 +3003,32 @@ impl ClusterModel {
     }
 
     fn pod_json(&self, id: usize) -> Value {
-        self.with_pod_params(id, pod)
+        let mut v = self.with_pod_params(id, pod);
+        if let Some(p) = self.pods[id].as_ref()
+            && let Owner::Sts(i) = p.owner
+        {
+            let ordinal = self.x.sts[i].pods.iter().position(|&x| x == id).unwrap_or(0);
+            v["spec"]["hostname"] = json!(p.name);
+            v["spec"]["subdomain"] = json!(self.x.sts[i].name);
+            v["spec"]["volumes"] = json!([self.sts_volume(i, ordinal)]);
+        }
+        v
+    }
+
+    /// The pod's IP once its sandbox is up (the node's for host-network pods).
+    fn pod_ip(&self, id: usize) -> Option<String> {
+        let p = self.pods[id].as_ref()?;
+        let n = p.node?;
+        let host_network = match p.owner {
+            Owner::Ds(i) => self.daemonsets[i].template.host_network,
+            _ => false,
+        };
+        Some(if host_network {
+            node_internal_ip(n)
+        } else {
+            let (a, b) = node_pod_net(n);
+            format!("10.{a}.{b}.{}", p.ip)
+        })
     }
 
     /// Just `status` of the pod (for status-only changes).
@@ -2986,6 +3077,21 @@ impl ClusterModel {
                 let mut labels = template.labels.clone();
                 labels.extend(job_labels(&job.name, &job.uid));
                 (Cow::Borrowed(template), labels, owner)
+            }
+            Owner::Sts(i) => {
+                let s = &self.x.sts[i];
+                let owner = OwnerRef {
+                    api_version: "apps/v1",
+                    kind: "StatefulSet",
+                    name: s.name.clone(),
+                    uid: s.uid.clone(),
+                };
+                let ordinal = s.pods.iter().position(|&x| x == id).unwrap_or(0);
+                let mut labels = s.template.labels.clone();
+                labels.push(("apps.kubernetes.io/pod-index".into(), ordinal.to_string()));
+                labels.push(("controller-revision-hash".into(), s.revision.clone()));
+                labels.push(("statefulset.kubernetes.io/pod-name".into(), p.name.clone()));
+                (Cow::Borrowed(&s.template), labels, owner)
             }
         };
         labels.sort();
@@ -3079,7 +3185,7 @@ impl ClusterModel {
     fn job_json(&self, j: usize) -> Value {
         let job = self.jobs[j].as_ref().expect("live job");
         let (c, outcome) = job.published;
-        job_fn(&JobParams {
+        let mut v = job_fn(&JobParams {
             namespace: &self.namespaces[job.ns].name,
             name: &job.name,
             uid: &job.uid,
@@ -3092,7 +3198,9 @@ impl ClusterModel {
             succeeded: c.succeeded,
             failed: c.failed,
             outcome,
-        })
+        });
+        self.decorate_job(j, &mut v);
+        v
     }
 
     fn hpa_json(&self, hi: usize) -> Value {
@@ -3120,8 +3228,12 @@ impl ClusterModel {
         })
     }
 
-    /// Every object of the cluster as it currently stands, owners before the objects referencing
-    /// them: apiservices, namespaces, nodes, deployments, daemonsets, jobs, hpas, pods.
+    /// Every object of the cluster as it currently stands, owners and referenced objects first:
+    /// apiservices, namespaces, nodes, cluster-scoped objects (storage and ingress classes, RBAC,
+    /// admission, CSRs, PVs, volume attachments), namespaced configuration (service accounts,
+    /// configmaps, secrets, roles, bindings, limit ranges, network policies, quotas, leases),
+    /// deployments, replicasets, statefulsets, replication controllers, daemonsets, cronjobs,
+    /// jobs, hpas, pdbs, services, endpoints, endpointslices, ingresses, pods, pvcs.
     ///
     /// A `Value` pod takes ~30 KB: for large clusters prefer [`objects`](Self::objects), which
     /// renders one object at a time.
@@ -3150,11 +3262,17 @@ impl ClusterModel {
         apiservices
             .chain(namespaces)
             .chain(nodes)
+            .chain(self.cluster_objects())
+            .chain(self.config_objects())
             .chain(deployments)
+            .chain(self.workload_objects())
             .chain(daemonsets)
+            .chain(self.cron_objects())
             .chain(jobs)
             .chain(hpas)
+            .chain(self.network_objects())
             .chain(pods)
+            .chain(self.claim_objects())
     }
 
     /// The APIServices of a non-empty cluster: the Local ones of the groups the sim serves, and
@@ -3305,6 +3423,7 @@ impl ClusterModel {
     }
 
     fn sync_deploy(&mut self, di: usize, now: Timestamp, ops: &mut Vec<Op>) {
+        self.sync_deploy_children(di, now, ops);
         let s = self.compute_deploy_status(di, now);
         if s == self.deployments[di].status {
             return;
@@ -3371,6 +3490,7 @@ impl ClusterModel {
             Owner::Deploy(di) => self.sync_deploy(di, now, ops),
             Owner::Ds(i) => self.sync_ds(i, ops),
             Owner::Job(j) => self.sync_job(j, ops),
+            Owner::Sts(i) => self.sync_sts(i, now, ops),
         }
     }
 
@@ -3391,6 +3511,7 @@ impl ClusterModel {
         f(self.pods[id].as_mut().expect("live pod"), &mut self.rng);
         let after = self.pod_status_json(id);
         let p = self.pods[id].as_ref().expect("live pod");
+        self.x.dirty_ns.insert(p.ns);
         let mut patch = Map::new();
         if p.node != node_before {
             let node = p.node.map(|n| self.nodes[n].name.clone());
@@ -3421,7 +3542,10 @@ impl ClusterModel {
             Owner::Deploy(d) => Some(&mut self.deployments[d].pods),
             Owner::Ds(d) => Some(&mut self.daemonsets[d].pods),
             Owner::Job(j) => self.jobs[j].as_mut().map(|job| &mut job.pods),
+            // StatefulSet pods keep their ordinal slot; they are never deleted by the churn.
+            Owner::Sts(_) => None,
         };
+        self.x.dirty_ns.insert(p.ns);
         if let Some(list) = list
             && let Some(pos) = list.iter().position(|&x| x == id)
         {
@@ -3548,6 +3672,10 @@ impl ClusterModel {
         if events == 0 {
             return ops;
         }
+        // Time-driven changes come on top of the `events` budget, as in a real cluster where
+        // kubelets renew their leases whatever the workloads do.
+        let mut timed = Vec::new();
+        self.churn_timed(now, &mut timed);
         let budget = (events + (self.tick % 2) as usize) / 2;
         self.drain(now, budget, &mut ops);
         let mut attempts = 0;
@@ -3555,7 +3683,9 @@ impl ClusterModel {
             attempts += 1;
             self.random_event(now, &mut ops);
         }
-        ops
+        self.churn_settle(now, &mut ops);
+        timed.append(&mut ops);
+        timed
     }
 
     fn drain(&mut self, now: Timestamp, budget: usize, ops: &mut Vec<Op>) {
@@ -3874,20 +4004,34 @@ impl ClusterModel {
             };
             self.active_jobs.swap_remove(k);
             self.finished_jobs.push_back(j);
+            self.sync_job(j, ops);
+            self.on_job_finished(j, now, ops);
+            return;
         } else {
             self.create_job_pod(j, now, ops);
         }
         self.sync_job(j, ops);
     }
 
-    /// A new job (as a CronJob would start it); the oldest finished job goes when there are many.
+    /// A one-off job (CronJobs start theirs on schedule, see `extras.rs`).
     fn start_job(&mut self, now: Timestamp, ops: &mut Vec<Op>) {
         let ns = self.app_namespaces[self.rng.usize(0..self.app_namespaces.len())];
         let kind = self.rng.usize(0..self.job_kinds.len());
+        // A kind some CronJob of the namespace runs is left to its schedule.
+        let cron = self.x.cronjobs.iter().position(|c| c.kind == kind && c.ns == ns);
+        if cron.is_some() {
+            return;
+        }
+        self.spawn_job(ns, kind, None, now, ops);
+    }
+
+    /// A new job and its pod; the oldest finished job goes when there are many.
+    fn spawn_job(&mut self, ns: usize, kind: usize, cron: Option<usize>, now: Timestamp, ops: &mut Vec<Op>) {
         let backoff = [6, 6, 4, 3, 2, 1, 0][self.rng.usize(0..7)];
         let j = self.add_job(ns, kind, now, backoff);
         let job = self.jobs[j].as_mut().expect("new job");
         job.start = now;
+        job.cron = cron;
         ops.push(Op::Create(self.job_json(j)));
         self.create_job_pod(j, now, ops);
         self.sync_job(j, ops);
@@ -3934,6 +4078,7 @@ impl ClusterModel {
         d.template.containers[0].image = image;
         self.deployments[di].status = self.compute_deploy_status(di, now);
         ops.push(Op::Replace(self.deploy_json(di)));
+        self.on_rollout(di, now, ops);
         self.enqueue_reconcile(di);
     }
 
@@ -4091,13 +4236,11 @@ impl ClusterModel {
 use self::job as job_fn;
 
 #[cfg(test)]
+mod tests_extras;
+
+#[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-    use k8s_openapi::api::batch::v1::Job;
-    use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
-    use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService;
     use std::collections::{BTreeMap, HashMap};
 
     type Key = (&'static str, String, String);
@@ -4107,17 +4250,7 @@ mod tests {
     }
 
     fn resource_of(kind: &str) -> &'static str {
-        match kind {
-            "Pod" => "pods",
-            "Node" => "nodes",
-            "Namespace" => "namespaces",
-            "Deployment" => "deployments",
-            "DaemonSet" => "daemonsets",
-            "Job" => "jobs",
-            "HorizontalPodAutoscaler" => "horizontalpodautoscalers",
-            "APIService" => "apiservices",
-            other => panic!("unexpected kind {other}"),
-        }
+        super::tests_extras::resource_of(kind)
     }
 
     fn key_of(obj: &Value) -> Key {
@@ -4130,21 +4263,7 @@ mod tests {
     }
 
     fn check_typed(obj: &Value) {
-        let kind = obj["kind"].as_str().expect("kind");
-        let r = match kind {
-            "Pod" => serde_json::from_value::<Pod>(obj.clone()).map(drop),
-            "Node" => serde_json::from_value::<Node>(obj.clone()).map(drop),
-            "Namespace" => serde_json::from_value::<Namespace>(obj.clone()).map(drop),
-            "Deployment" => serde_json::from_value::<Deployment>(obj.clone()).map(drop),
-            "DaemonSet" => serde_json::from_value::<DaemonSet>(obj.clone()).map(drop),
-            "Job" => serde_json::from_value::<Job>(obj.clone()).map(drop),
-            "HorizontalPodAutoscaler" => serde_json::from_value::<HorizontalPodAutoscaler>(obj.clone()).map(drop),
-            "APIService" => serde_json::from_value::<APIService>(obj.clone()).map(drop),
-            other => panic!("unexpected kind {other}"),
-        };
-        if let Err(e) = r {
-            panic!("{kind} {} does not deserialize: {e}\n{obj:#}", obj["metadata"]["name"]);
-        }
+        super::tests_extras::check_typed(obj);
     }
 
     /// RFC 7386.
@@ -4171,6 +4290,11 @@ mod tests {
         s.len() == 20 && s.ends_with('Z') && s.parse::<Timestamp>().is_ok()
     }
 
+    /// `MicroTime` fields (lease renewals) carry microseconds.
+    fn is_micro_time(s: &str) -> bool {
+        s.len() == 27 && s.ends_with('Z') && s.parse::<Timestamp>().is_ok()
+    }
+
     /// Every string under a time-ish key is RFC 3339 with Z at second precision.
     fn check_times(v: &Value, path: &str) {
         match v {
@@ -4179,7 +4303,11 @@ mod tests {
                     let time_key =
                         k.ends_with("Time") || k.ends_with("Timestamp") || k.ends_with("At") || k == "timeAdded";
                     if time_key && let Value::String(s) = x {
-                        assert!(is_rfc3339_z(s), "{path}.{k} = {s:?}");
+                        if k == "renewTime" || k == "acquireTime" {
+                            assert!(is_micro_time(s), "{path}.{k} = {s:?}");
+                        } else {
+                            assert!(is_rfc3339_z(s), "{path}.{k} = {s:?}");
+                        }
                     }
                     check_times(x, &format!("{path}.{k}"));
                 }
@@ -4205,8 +4333,9 @@ mod tests {
         assert_eq!(s.nodes, 33);
         assert!((2..=4).contains(&s.daemonsets));
         assert_eq!(s.jobs, 50);
-        assert!(s.deployments > 200 && s.deployments < 300, "{s:?}");
-        assert_eq!(s.hpas, s.deployments / 10);
+        assert_eq!(s.deployments, 100);
+        assert_eq!(s.statefulsets, 12);
+        assert_eq!(s.hpas, s.deployments / 5);
         assert_eq!(s.namespaces, s.deployments / 8);
         assert_eq!(ClusterSpec::for_pods(10, 1).nodes, 3);
         let empty = ClusterSpec::for_pods(0, 1);
@@ -4228,7 +4357,20 @@ mod tests {
                 check_typed(o);
                 check_times(o, "");
                 assert!(o["metadata"].get("resourceVersion").is_none());
-                assert!(o["metadata"].get("managedFields").is_none());
+                // The workload builders of this file leave managedFields out; those of
+                // `objects.rs` write them as a server does.
+                let legacy = matches!(
+                    o["kind"].as_str().unwrap(),
+                    "Pod"
+                        | "Node"
+                        | "Namespace"
+                        | "Deployment"
+                        | "DaemonSet"
+                        | "Job"
+                        | "HorizontalPodAutoscaler"
+                        | "APIService"
+                );
+                assert_eq!(o["metadata"].get("managedFields").is_none(), legacy, "{}", o["kind"]);
                 let created: Timestamp = o["metadata"]["creationTimestamp"].as_str().unwrap().parse().unwrap();
                 assert!(created <= now());
                 *by_kind.entry(o["kind"].as_str().unwrap().to_string()).or_default() += 1;
@@ -4315,20 +4457,49 @@ mod tests {
                 "APIService",
                 "Namespace",
                 "Node",
+                "StorageClass",
+                "IngressClass",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "MutatingWebhookConfiguration",
+                "ValidatingWebhookConfiguration",
+                "ValidatingAdmissionPolicy",
+                "ValidatingAdmissionPolicyBinding",
+                "MutatingAdmissionPolicy",
+                "MutatingAdmissionPolicyBinding",
+                "CertificateSigningRequest",
+                "PersistentVolume",
+                "VolumeAttachment",
+                "ServiceAccount",
+                "ConfigMap",
+                "Secret",
+                "Role",
+                "RoleBinding",
+                "LimitRange",
+                "NetworkPolicy",
+                "ResourceQuota",
+                "Lease",
                 "Deployment",
+                "ReplicaSet",
+                "StatefulSet",
+                "ReplicationController",
                 "DaemonSet",
+                "CronJob",
                 "Job",
                 "HorizontalPodAutoscaler",
-                "Pod"
+                "PodDisruptionBudget",
+                "Service",
+                "Endpoints",
+                "EndpointSlice",
+                "Ingress",
+                "Pod",
+                "PersistentVolumeClaim",
             ]
         );
         let nodes = objs.iter().filter(|o| o["kind"] == "Node").count();
         let mut rs_uids: HashMap<String, String> = HashMap::new();
         let mut per_deploy: HashMap<(String, String), (u32, u32)> = HashMap::new();
-        for o in objs
-            .iter()
-            .filter(|o| !matches!(o["kind"].as_str(), Some("Namespace" | "Node" | "APIService")))
-        {
+        for o in objs.iter().filter(|o| o["metadata"].get("namespace").is_some()) {
             let ns = o["metadata"]["namespace"].as_str().unwrap();
             assert!(
                 by_key.contains_key(&("namespaces", String::new(), ns.to_string())),
@@ -4354,6 +4525,9 @@ mod tests {
                         .expect("rs name = deploy-hash");
                     let d = by_key[&("deployments", ns.clone(), deploy.to_string())];
                     assert_eq!(owner_uid, replicaset_uid(d["metadata"]["uid"].as_str().unwrap(), hash));
+                    let rs = by_key[&("replicasets", ns.clone(), owner_name.to_string())];
+                    assert_eq!(rs["metadata"]["uid"], owner_uid);
+                    assert_eq!(rs["metadata"]["ownerReferences"][0]["uid"], d["metadata"]["uid"]);
                     assert_eq!(
                         rs_uids.entry(owner_name.to_string()).or_insert(owner_uid.to_string()),
                         owner_uid
@@ -4386,6 +4560,15 @@ mod tests {
                     assert_eq!(job["metadata"]["uid"], owner_uid);
                     assert_eq!(o["metadata"]["labels"]["batch.kubernetes.io/controller-uid"], owner_uid);
                     assert_eq!(o["spec"]["restartPolicy"], "Never");
+                }
+                "StatefulSet" => {
+                    let sts = by_key[&("statefulsets", ns.clone(), owner_name.to_string())];
+                    assert_eq!(sts["metadata"]["uid"], owner_uid);
+                    let claim = o["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
+                        .as_str()
+                        .unwrap();
+                    let pvc = by_key[&("persistentvolumeclaims", ns.clone(), claim.to_string())];
+                    assert_eq!(pvc["metadata"]["ownerReferences"][0]["uid"], o["metadata"]["uid"]);
                 }
                 other => panic!("owner kind {other}"),
             }
