@@ -228,7 +228,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
         })
         .collect();
     if waiting.is_empty() {
-        (StatusCode::OK, "ok\n").into_response()
+        // Name every kind, so a probe's body shows what this exporter watches.
+        let mut body = String::from("ok\n");
+        for k in state.store.kinds() {
+            body.push_str(k.resource());
+            body.push_str(": synced\n");
+        }
+        (StatusCode::OK, body).into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, format!("{}\n", waiting.join("\n"))).into_response()
     }

@@ -235,6 +235,9 @@ async fn every_kind_follows_create_update_delete_and_relist() {
     .unwrap();
     let exporter = start_exporter(&sim.url(), families.clone()).await;
     wait_ready(&exporter).await;
+    let (_, ready) = get_text(&format!("http://{}/readyz", exporter.metrics_addr)).await;
+    let listed: Vec<&str> = ready.lines().skip(1).map(|l| l.trim_end_matches(": synced")).collect();
+    assert_eq!(listed, kinds::resources(), "/readyz names every kind:\n{ready}");
     let body = wait_converged(&exporter, &sim, &families).await;
     for resource in kinds::resources() {
         let contract = contract::load(&contract::contract_dir().join(format!("{resource}.yaml"))).unwrap();
