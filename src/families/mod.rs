@@ -1,12 +1,13 @@
 //! Metric families: pure functions from a typed Kubernetes object to exposition lines.
 //!
 //! Each resource kind has one file here declaring its families the way kube-state-metrics'
-//! `internal/store/*.go` does: a static list of [`FamilyDef`] entries (name, HELP, TYPE,
-//! stability, generator). A generator reads the object and pushes samples into a [`Samples`]
-//! sink, which prepends the kind's base labels (`namespace`, `pod`, `uid`, …) and writes the
-//! finished line. Nothing in this module does I/O or keeps state between objects.
+//! `internal/store/*.go` does: a list of [`FamilyDef`] entries (name, HELP, TYPE, stability,
+//! generator), built once when the registry is. A generator reads the object and pushes samples
+//! into a [`Samples`] sink, which prepends the kind's base labels (`namespace`, `pod`, `uid`, …)
+//! and writes the finished line. Nothing in this module does I/O or keeps state between objects.
 //!
-//! Adding a family = one entry in the kind's file plus its entry in `metric-families/`.
+//! Adding a family = one entry in the kind's file plus its entry in `metric-families/`. Adding a
+//! kind = its file, its contract, its fixture and one line in the `kind_table!` below.
 
 pub mod allowlist;
 pub mod meta;
