@@ -108,7 +108,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     /// `v1beta1.metrics.k8s.io` as a v1.36 API server returns it (managedFields dropped), with
     /// metrics-server up.
@@ -251,10 +251,7 @@ mod tests {
         );
         assert_eq!(render(&a, "kube_apiservice_labels"), "");
         assert_eq!(render(&a, "kube_apiservice_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&a, &ctx, "kube_apiservice_labels"),
             "kube_apiservice_labels{apiservice=\"v1beta1.metrics.k8s.io\",label_k8s_app=\"metrics-server\"} 1\n"
@@ -270,10 +267,7 @@ mod tests {
         let list: Value =
             serde_json::from_str(include_str!("../../tests/fixtures/objects/apiservices.json")).expect("fixture JSON");
         let items: Vec<APIService> = serde_json::from_value(list["items"].clone()).expect("fixture items");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         let conditions: String = items
             .iter()
             .map(|a| render_text(a, &ctx, "kube_apiservice_status_condition"))

@@ -67,7 +67,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, render_text};
+    use crate::families::render_text;
 
     /// "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" (59 bytes), base64.
     const CERT_B64: &str = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=";
@@ -181,10 +181,7 @@ mod tests {
         let c = csr(json!({}));
         assert_eq!(render(&c, "kube_certificatesigningrequest_labels"), "");
         assert_eq!(render(&c, "kube_certificatesigningrequest_annotations"), "");
-        let all = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let all = RenderContext::allow_all();
         assert_eq!(
             render_text(&c, &all, "kube_certificatesigningrequest_labels"),
             format!("kube_certificatesigningrequest_labels{{{BASE},label_app_kubernetes_io_name=\"shop\"}} 1\n")

@@ -38,14 +38,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, render_text};
-
-    fn all() -> RenderContext {
-        RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        }
-    }
+    use crate::families::render_text;
 
     /// A bootstrap role as a v1.36 API server returns it.
     fn cluster_admin() -> ClusterRole {
@@ -71,7 +64,7 @@ mod tests {
     #[test]
     fn every_family_of_a_bootstrap_role() {
         let r = cluster_admin();
-        let ctx = all();
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&r, &ctx, "kube_clusterrole_annotations"),
             "kube_clusterrole_annotations{clusterrole=\"cluster-admin\",annotation_rbac_authorization_kubernetes_io_autoupdate=\"true\"} 1\n"
@@ -107,7 +100,7 @@ mod tests {
         // No timestamp and a resourceVersion that is not a number: KSM skips both samples.
         let r: ClusterRole =
             serde_json::from_value(json!({"metadata": {"name": "bare", "resourceVersion": "abcdef"}})).unwrap();
-        let ctx = all();
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&r, &ctx, "kube_clusterrole_info"),
             "kube_clusterrole_info{clusterrole=\"bare\"} 1\n"
@@ -133,7 +126,7 @@ mod tests {
         // `app-name`, `app.name` and `app_name` all sanitize to `label_app_name`: each gets a
         // `_conflictN` suffix in key order, and every series keeps the keys' sorted order.
         assert_eq!(
-            render_text(&r, &all(), "kube_clusterrole_labels"),
+            render_text(&r, &RenderContext::allow_all(), "kube_clusterrole_labels"),
             format!(
                 "kube_clusterrole_labels{{clusterrole=\"corpus-reader\",label_httpserver=\"upper\",\
                  label_app_name_conflict1=\"conflict-c\",label_app_kubernetes_io_name=\"shop\",\
@@ -145,7 +138,11 @@ mod tests {
             )
         );
         assert_eq!(
-            render_text(&r, &all(), "kube_clusterrole_metadata_resource_version"),
+            render_text(
+                &r,
+                &RenderContext::allow_all(),
+                "kube_clusterrole_metadata_resource_version"
+            ),
             "kube_clusterrole_metadata_resource_version{clusterrole=\"corpus-reader\"} 459\n"
         );
     }

@@ -54,13 +54,6 @@ mod tests {
     use crate::families::allowlist::KeyPattern;
     use crate::families::{KeyFilter, render_text};
 
-    fn all() -> RenderContext {
-        RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        }
-    }
-
     /// A bootstrap binding as a v1.36 API server returns it.
     fn basic_user() -> ClusterRoleBinding {
         serde_json::from_value(json!({
@@ -83,7 +76,7 @@ mod tests {
     #[test]
     fn every_family_of_a_bootstrap_binding() {
         let b = basic_user();
-        let ctx = all();
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&b, &ctx, "kube_clusterrolebinding_annotations"),
             "kube_clusterrolebinding_annotations{clusterrolebinding=\"system:basic-user\",annotation_rbac_authorization_kubernetes_io_autoupdate=\"true\"} 1\n"
@@ -131,7 +124,7 @@ mod tests {
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "role"}
         }))
         .unwrap();
-        let ctx = all();
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&b, &ctx, "kube_clusterrolebinding_info"),
             "kube_clusterrolebinding_info{clusterrolebinding=\"b\",roleref_kind=\"Role\",roleref_name=\"role\"} 1\n"

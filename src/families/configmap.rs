@@ -46,10 +46,7 @@ impl ObjectFamilies for ConfigMap {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "configmap"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -115,7 +112,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{EnabledFamilies, KeyFilter, RenderContext, render_text};
+    use crate::families::{EnabledFamilies, RenderContext, render_text};
 
     /// `app-config` as the v1.36 API server returns it (managedFields dropped).
     fn app_config() -> serde_json::Value {
@@ -141,13 +138,6 @@ mod tests {
 
     fn render(c: &ConfigMap, family: &str) -> String {
         render_text(c, &RenderContext::default(), family)
-    }
-
-    fn all_allowed() -> RenderContext {
-        RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        }
     }
 
     #[test]
@@ -205,12 +195,12 @@ mod tests {
         assert_eq!(render(&c, "kube_configmap_labels"), "");
         assert_eq!(render(&c, "kube_configmap_annotations"), "");
         assert_eq!(
-            render_text(&c, &all_allowed(), "kube_configmap_labels"),
+            render_text(&c, &RenderContext::allow_all(), "kube_configmap_labels"),
             "kube_configmap_labels{namespace=\"shop\",configmap=\"app-config\",\
              label_app_kubernetes_io_name=\"shop\",label_empty=\"\"} 1\n"
         );
         assert_eq!(
-            render_text(&c, &all_allowed(), "kube_configmap_annotations"),
+            render_text(&c, &RenderContext::allow_all(), "kube_configmap_annotations"),
             "kube_configmap_annotations{namespace=\"shop\",configmap=\"app-config\",\
              annotation_example_com_some_key=\"annotation value\"} 1\n"
         );
@@ -219,7 +209,7 @@ mod tests {
     /// Everything the exporter could emit or log for an object: every family's lines with all
     /// labels and annotations allowed, and its Debug form.
     fn everything_shown(c: &ConfigMap) -> String {
-        let rendered = EnabledFamilies::<ConfigMap>::all().render(c, &all_allowed());
+        let rendered = EnabledFamilies::<ConfigMap>::all().render(c, &RenderContext::allow_all());
         format!("{}{c:?}", String::from_utf8_lossy(&rendered.bytes))
     }
 
@@ -271,7 +261,7 @@ mod tests {
             let shown = everything_shown(&c);
             assert_no_payload(raw, &shown);
             for f in family_defs() {
-                if !render_text(&c, &all_allowed(), &f.name).is_empty() {
+                if !render_text(&c, &RenderContext::allow_all(), &f.name).is_empty() {
                     families_seen.insert(f.name.into_owned());
                 }
             }

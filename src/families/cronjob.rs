@@ -20,10 +20,7 @@ impl ObjectFamilies for CronJob {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "cronjob"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -1019,7 +1016,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     /// A CronJob as a v1.36 API server returns it (managedFields dropped), in a zone every
     /// build resolves.
@@ -1280,10 +1277,7 @@ mod tests {
         let j = cronjob(backup());
         assert_eq!(render(&j, "kube_cronjob_labels"), "");
         assert_eq!(render(&j, "kube_cronjob_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&j, &ctx, "kube_cronjob_labels"),
             format!("kube_cronjob_labels{{{BASE},label_app=\"backup\"}} 1\n")

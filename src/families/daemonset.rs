@@ -8,10 +8,7 @@ impl ObjectFamilies for DaemonSet {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "daemonset"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -99,7 +96,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     /// The `node-exporter` DaemonSet as a v1.36 API server returns it (managedFields and most of
     /// the pod template dropped).
@@ -217,10 +214,7 @@ mod tests {
         let mut v = node_exporter();
         v["metadata"]["deletionTimestamp"] = json!("2026-11-24T06:00:00Z");
         let d = ds(v);
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&d, &ctx, "kube_daemonset_deletion_timestamp"),
             line("kube_daemonset_deletion_timestamp", "1.7955e+09")

@@ -12,10 +12,7 @@ impl ObjectFamilies for Deployment {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "deployment"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -528,10 +525,7 @@ mod tests {
         let list: serde_json::Value =
             serde_json::from_str(include_str!("../../tests/fixtures/objects/deployments.json")).expect("fixture JSON");
         let items: Vec<Deployment> = serde_json::from_value(list["items"].clone()).expect("fixture items");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         let all: String = items
             .iter()
             .flat_map(|d| {

@@ -9,10 +9,7 @@ impl ObjectFamilies for Endpoints {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "endpoint"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -111,7 +108,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     fn endpoints(v: serde_json::Value) -> Endpoints {
         serde_json::from_value(v).expect("valid Endpoints")
@@ -258,10 +255,7 @@ mod tests {
         let e = db();
         assert_eq!(render(&e, "kube_endpoint_labels"), "");
         assert_eq!(render(&e, "kube_endpoint_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&e, &ctx, "kube_endpoint_labels"),
             format!("kube_endpoint_labels{{{DB},label_app_kubernetes_io_name=\"shop\"}} 1\n")

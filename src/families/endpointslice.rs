@@ -150,7 +150,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     fn slice(v: serde_json::Value) -> EndpointSlice {
         serde_json::from_value(v).expect("valid EndpointSlice")
@@ -327,10 +327,7 @@ mod tests {
         let e = web();
         assert_eq!(render(&e, "kube_endpointslice_labels"), "");
         assert_eq!(render(&e, "kube_endpointslice_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&e, &ctx, "kube_endpointslice_labels"),
             format!(

@@ -14,10 +14,7 @@ impl ObjectFamilies for HorizontalPodAutoscaler {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "horizontalpodautoscaler"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -305,7 +302,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     /// The `api` HPA as a v1.36 API server returns it (managedFields dropped), plus a Resource
     /// metric, a ContainerResource status and behavior tolerances.
@@ -640,10 +637,7 @@ mod tests {
     fn labels_and_annotations_follow_the_allowlist() {
         let h = hpa(api());
         assert_eq!(render(&h, "kube_horizontalpodautoscaler_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&h, &ctx, "kube_horizontalpodautoscaler_labels"),
             format!("kube_horizontalpodautoscaler_labels{{{BASE},label_app_kubernetes_io_name=\"api\"}} 1\n")
@@ -663,10 +657,7 @@ mod tests {
         ))
         .expect("fixture JSON");
         let items: Vec<HorizontalPodAutoscaler> = serde_json::from_value(list["items"].clone()).expect("fixture items");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         let targets: String = items
             .iter()
             .map(|h| render_text(h, &ctx, "kube_horizontalpodautoscaler_spec_target_metric"))

@@ -8,10 +8,7 @@ impl ObjectFamilies for Ingress {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "ingress"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -110,7 +107,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     fn ingress(v: serde_json::Value) -> Ingress {
         serde_json::from_value(v).expect("valid Ingress")
@@ -292,10 +289,7 @@ mod tests {
         let i = shop();
         assert_eq!(render(&i, "kube_ingress_labels"), "");
         assert_eq!(render(&i, "kube_ingress_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&i, &ctx, "kube_ingress_labels"),
             format!("kube_ingress_labels{{{SHOP},label_app_kubernetes_io_name=\"shop\"}} 1\n")

@@ -43,7 +43,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     fn class(v: serde_json::Value) -> IngressClass {
         serde_json::from_value(v).expect("valid IngressClass")
@@ -103,10 +103,7 @@ mod tests {
         let c = alb();
         assert_eq!(render(&c, "kube_ingressclass_labels"), "");
         assert_eq!(render(&c, "kube_ingressclass_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&c, &ctx, "kube_ingressclass_labels"),
             "kube_ingressclass_labels{ingressclass=\"alb\",label_app_kubernetes_io_name=\"shop\"} 1\n"

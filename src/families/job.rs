@@ -8,10 +8,7 @@ impl ObjectFamilies for Job {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "job_name"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -174,7 +171,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     /// The completed `nightly-backup-29391450` Job as a v1.36 API server returns it
     /// (managedFields dropped).
@@ -428,10 +425,7 @@ mod tests {
     fn labels_and_annotations_follow_the_allowlist() {
         let j = job(completed());
         assert_eq!(render(&j, "kube_job_labels"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&j, &ctx, "kube_job_labels"),
             format!("kube_job_labels{{{BASE},label_app=\"backup\"}} 1\n")
@@ -449,10 +443,7 @@ mod tests {
         let list: serde_json::Value =
             serde_json::from_str(include_str!("../../tests/fixtures/objects/jobs.json")).expect("fixture JSON");
         let items: Vec<Job> = serde_json::from_value(list["items"].clone()).expect("fixture items");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         let failed: String = items
             .iter()
             .map(|j| render_text(j, &ctx, "kube_job_status_failed"))

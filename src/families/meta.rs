@@ -84,6 +84,14 @@ impl<K: kube::Resource + 'static> FamilyDef<K> {
     }
 }
 
+/// The base label values most namespaced kinds share: `[namespace, name]` (`""` when unset).
+pub fn namespace_and_name(meta: &ObjectMeta) -> Vec<&str> {
+    vec![
+        meta.namespace.as_deref().unwrap_or(""),
+        meta.name.as_deref().unwrap_or(""),
+    ]
+}
+
 /// Unix seconds of a Kubernetes timestamp, as KSM writes them (`float64(t.Unix())`).
 pub fn unix_seconds(t: &Time) -> f64 {
     t.0.as_second() as f64

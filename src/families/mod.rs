@@ -224,6 +224,14 @@ pub struct RenderContext {
 }
 
 impl RenderContext {
+    /// Every label and annotation allowed (tests, and `render` checks of whole objects).
+    pub fn allow_all() -> Self {
+        RenderContext {
+            labels: KeyFilter::All,
+            annotations: KeyFilter::All,
+        }
+    }
+
     /// The context for one resource kind under the given allowlists.
     pub fn for_resource(allowlists: &Allowlists, resource: &str) -> Self {
         RenderContext {

@@ -12,10 +12,7 @@ impl ObjectFamilies for MutatingAdmissionPolicy {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "mutatingadmissionpolicy"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {

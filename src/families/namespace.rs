@@ -58,7 +58,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, render_text};
+    use crate::families::render_text;
 
     /// A namespace being deleted, as the namespace controller reports it while content remains.
     fn terminating() -> Namespace {
@@ -147,10 +147,7 @@ mod tests {
         let n = terminating();
         assert_eq!(render(&n, "kube_namespace_labels"), "");
         assert_eq!(render(&n, "kube_namespace_annotations"), "");
-        let all = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let all = RenderContext::allow_all();
         assert_eq!(
             render_text(&n, &all, "kube_namespace_labels"),
             "kube_namespace_labels{namespace=\"legacy-batch\",\

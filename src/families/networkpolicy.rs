@@ -9,10 +9,7 @@ impl ObjectFamilies for NetworkPolicy {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "networkpolicy"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -69,7 +66,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     fn policy(v: serde_json::Value) -> NetworkPolicy {
         serde_json::from_value(v).expect("valid NetworkPolicy")
@@ -173,10 +170,7 @@ mod tests {
         let n = allow_web();
         assert_eq!(render(&n, "kube_networkpolicy_labels"), "");
         assert_eq!(render(&n, "kube_networkpolicy_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&n, &ctx, "kube_networkpolicy_labels"),
             format!("kube_networkpolicy_labels{{{WEB},label_app_kubernetes_io_name=\"shop\"}} 1\n")

@@ -204,7 +204,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     /// `corpus-node-a` as a v1.36 API server returns it (managedFields and images dropped).
     fn control_plane() -> Value {
@@ -512,10 +512,7 @@ mod tests {
         let n = node(control_plane());
         assert_eq!(render(&n, "kube_node_labels"), "");
         assert_eq!(render(&n, "kube_node_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&n, &ctx, "kube_node_annotations"),
             lines(

@@ -228,7 +228,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     /// `pv-iscsi` as the v1.36 API server returns it (managedFields and most metadata dropped).
     fn iscsi() -> serde_json::Value {
@@ -601,10 +601,7 @@ mod tests {
         let p = pv(iscsi());
         assert_eq!(render(&p, "kube_persistentvolume_labels"), "");
         assert_eq!(render(&p, "kube_persistentvolume_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&p, &ctx, "kube_persistentvolume_labels"),
             "kube_persistentvolume_labels{persistentvolume=\"pv-iscsi\",label_app_kubernetes_io_name=\"shop\",label_foo_bar=\"camel\"} 1\n"

@@ -10,10 +10,7 @@ impl ObjectFamilies for PersistentVolumeClaim {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "persistentvolumeclaim"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -144,7 +141,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     /// `backup-archive` as the v1.36 API server returns it (managedFields dropped).
     fn archive() -> serde_json::Value {
@@ -343,10 +340,7 @@ mod tests {
         let p = pvc(archive());
         assert_eq!(render(&p, "kube_persistentvolumeclaim_labels"), "");
         assert_eq!(render(&p, "kube_persistentvolumeclaim_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&p, &ctx, "kube_persistentvolumeclaim_labels"),
             "kube_persistentvolumeclaim_labels{namespace=\"data\",persistentvolumeclaim=\"backup-archive\",\

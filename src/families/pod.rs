@@ -1071,13 +1071,6 @@ mod tests {
         RenderContext::default()
     }
 
-    fn all() -> RenderContext {
-        RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        }
-    }
-
     fn render(p: &Pod, family: &str) -> String {
         render_text(p, &ctx(), family)
     }
@@ -1609,7 +1602,7 @@ mod tests {
         assert_eq!(render_text(&p, &ctx(), "kube_pod_labels"), "");
         assert_eq!(render_text(&p, &ctx(), "kube_pod_annotations"), "");
         assert_eq!(
-            render_text(&p, &all(), "kube_pod_labels"),
+            render_text(&p, &RenderContext::allow_all(), "kube_pod_labels"),
             lines(
                 "kube_pod_labels",
                 &[(
@@ -1619,7 +1612,7 @@ mod tests {
             )
         );
         assert_eq!(
-            render_text(&p, &all(), "kube_pod_annotations"),
+            render_text(&p, &RenderContext::allow_all(), "kube_pod_annotations"),
             lines(
                 "kube_pod_annotations",
                 &[(
@@ -1985,7 +1978,7 @@ mod tests {
     fn minimal_pod_never_panics() {
         let bare = pod(json!({"metadata": {}}));
         let enabled = EnabledFamilies::<Pod>::all();
-        let out = enabled.render(&bare, &all());
+        let out = enabled.render(&bare, &RenderContext::allow_all());
         let text = String::from_utf8_lossy(&out.bytes);
         // Families that always emit: info, annotations, labels, owner, restart_policy,
         // nodeselectors, service_account, scheduler.
@@ -2176,7 +2169,12 @@ mod tests {
         }
         let list: List = serde_json::from_str(include_str!("../../tests/fixtures/objects/pods.json")).expect("fixture");
         assert!(list.items.len() >= 7);
-        let text = |family: &str| -> String { list.items.iter().map(|p| render_text(p, &all(), family)).collect() };
+        let text = |family: &str| -> String {
+            list.items
+                .iter()
+                .map(|p| render_text(p, &RenderContext::allow_all(), family))
+                .collect()
+        };
         let tolerations = text("kube_pod_tolerations");
         assert_eq!(
             tolerations.matches("key=\"CriticalAddonsOnly\"").count(),

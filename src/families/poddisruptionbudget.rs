@@ -9,10 +9,7 @@ impl ObjectFamilies for PodDisruptionBudget {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "poddisruptionbudget"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -76,7 +73,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, render_text};
+    use crate::families::render_text;
 
     /// The `web` budget as a v1.36 API server returns it (managedFields dropped).
     fn web() -> serde_json::Value {
@@ -174,10 +171,7 @@ mod tests {
         let p = pdb(web());
         assert_eq!(render(&p, "kube_poddisruptionbudget_labels"), "");
         assert_eq!(render(&p, "kube_poddisruptionbudget_annotations"), "");
-        let all = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let all = RenderContext::allow_all();
         assert_eq!(
             render_text(&p, &all, "kube_poddisruptionbudget_labels"),
             format!("kube_poddisruptionbudget_labels{{{BASE},label_app_kubernetes_io_name=\"shop\"}} 1\n")

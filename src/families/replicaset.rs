@@ -11,10 +11,7 @@ impl ObjectFamilies for ReplicaSet {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "replicaset"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -94,7 +91,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     /// A Deployment's ReplicaSet as a v1.36 API server returns it (managedFields dropped).
     fn web() -> serde_json::Value {
@@ -243,10 +240,7 @@ mod tests {
         let r = rs(web());
         assert_eq!(render(&r, "kube_replicaset_labels"), "");
         assert_eq!(render(&r, "kube_replicaset_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&r, &ctx, "kube_replicaset_labels"),
             format!("kube_replicaset_labels{{{BASE},label_app=\"web\",label_pod_template_hash=\"5d8f7c9b6d\"}} 1\n")

@@ -13,10 +13,7 @@ impl ObjectFamilies for ResourceQuota {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "resourcequota"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -56,7 +53,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, render_text};
+    use crate::families::render_text;
 
     fn quota(status: serde_json::Value) -> ResourceQuota {
         serde_json::from_value(json!({
@@ -151,10 +148,7 @@ mod tests {
         let q = quota(json!({}));
         assert_eq!(render(&q, "kube_resourcequota_labels"), "");
         assert_eq!(render(&q, "kube_resourcequota_annotations"), "");
-        let all = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let all = RenderContext::allow_all();
         assert_eq!(
             render_text(&q, &all, "kube_resourcequota_labels"),
             "kube_resourcequota_labels{namespace=\"shop\",resourcequota=\"compute\",label_team=\"storefront\"} 1\n"

@@ -8,10 +8,7 @@ impl ObjectFamilies for Role {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "role"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -40,14 +37,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, render_text};
-
-    fn all() -> RenderContext {
-        RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        }
-    }
+    use crate::families::render_text;
 
     /// A bootstrap role as a v1.36 API server returns it.
     fn auth_reader() -> Role {
@@ -74,7 +64,7 @@ mod tests {
     #[test]
     fn every_family_of_a_bootstrap_role() {
         let r = auth_reader();
-        let ctx = all();
+        let ctx = RenderContext::allow_all();
         let base = "namespace=\"kube-system\",role=\"extension-apiserver-authentication-reader\"";
         assert_eq!(
             render_text(&r, &ctx, "kube_role_annotations"),

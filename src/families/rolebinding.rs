@@ -10,10 +10,7 @@ impl ObjectFamilies for RoleBinding {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "rolebinding"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -42,14 +39,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, render_text};
-
-    fn all() -> RenderContext {
-        RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        }
-    }
+    use crate::families::render_text;
 
     /// A namespaced binding of the `view` ClusterRole, as a v1.36 API server returns it.
     fn ci_view() -> RoleBinding {
@@ -74,7 +64,7 @@ mod tests {
     #[test]
     fn every_family_of_a_binding() {
         let b = ci_view();
-        let ctx = all();
+        let ctx = RenderContext::allow_all();
         let base = "namespace=\"shop\",rolebinding=\"ci-view\"";
         assert_eq!(
             render_text(&b, &ctx, "kube_rolebinding_annotations"),

@@ -49,10 +49,7 @@ impl ObjectFamilies for Secret {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "secret"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -86,7 +83,7 @@ mod tests {
 
     use super::*;
     use crate::families::configmap::assert_no_payload;
-    use crate::families::{EnabledFamilies, KeyFilter, RenderContext, render_text};
+    use crate::families::{EnabledFamilies, RenderContext, render_text};
 
     /// `app-secrets` as the v1.36 API server returns it (managedFields dropped).
     fn app_secrets() -> serde_json::Value {
@@ -115,17 +112,10 @@ mod tests {
         render_text(s, &RenderContext::default(), family)
     }
 
-    fn all_allowed() -> RenderContext {
-        RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        }
-    }
-
     /// Everything the exporter could emit or log for an object: every family's lines with all
     /// labels and annotations allowed, and its Debug form.
     fn everything_shown(s: &Secret) -> String {
-        let rendered = EnabledFamilies::<Secret>::all().render(s, &all_allowed());
+        let rendered = EnabledFamilies::<Secret>::all().render(s, &RenderContext::allow_all());
         format!("{}{s:?}", String::from_utf8_lossy(&rendered.bytes))
     }
 
@@ -216,12 +206,12 @@ mod tests {
         assert_eq!(render(&s, "kube_secret_labels"), "");
         assert_eq!(render(&s, "kube_secret_annotations"), "");
         assert_eq!(
-            render_text(&s, &all_allowed(), "kube_secret_labels"),
+            render_text(&s, &RenderContext::allow_all(), "kube_secret_labels"),
             "kube_secret_labels{namespace=\"shop\",secret=\"app-secrets\",\
              label_app_kubernetes_io_name=\"shop\",label_foo_bar=\"camel\"} 1\n"
         );
         assert_eq!(
-            render_text(&s, &all_allowed(), "kube_secret_annotations"),
+            render_text(&s, &RenderContext::allow_all(), "kube_secret_annotations"),
             "kube_secret_annotations{namespace=\"shop\",secret=\"app-secrets\",\
              annotation_example_com_some_key=\"annotation value\"} 1\n"
         );
@@ -275,7 +265,7 @@ mod tests {
             let shown = everything_shown(&s);
             assert_no_payload(raw, &shown);
             for f in family_defs() {
-                if !render_text(&s, &all_allowed(), &f.name).is_empty() {
+                if !render_text(&s, &RenderContext::allow_all(), &f.name).is_empty() {
                     families_seen.insert(f.name.into_owned());
                 }
             }

@@ -108,7 +108,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     fn svc(v: serde_json::Value) -> Service {
         serde_json::from_value(v).expect("valid Service")
@@ -301,10 +301,7 @@ mod tests {
         let s = web();
         assert_eq!(render(&s, "kube_service_labels"), "");
         assert_eq!(render(&s, "kube_service_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&s, &ctx, "kube_service_labels"),
             format!("kube_service_labels{{{WEB},label_app_kubernetes_io_name=\"shop\",label_foo_bar=\"camel\"}} 1\n")

@@ -72,7 +72,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, render_text};
+    use crate::families::render_text;
 
     /// The `web` service account as a v1.36 API server returns it (managedFields dropped).
     fn web() -> serde_json::Value {
@@ -175,10 +175,7 @@ mod tests {
         let s = sa(web());
         assert_eq!(render(&s, "kube_serviceaccount_labels"), "");
         assert_eq!(render(&s, "kube_serviceaccount_annotations"), "");
-        let all = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let all = RenderContext::allow_all();
         assert_eq!(
             render_text(&s, &all, "kube_serviceaccount_labels"),
             format!("kube_serviceaccount_labels{{{BASE},label_app_kubernetes_io_name=\"shop\"}} 1\n")

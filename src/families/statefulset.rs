@@ -8,10 +8,7 @@ impl ObjectFamilies for StatefulSet {
     const BASE_LABELS: &'static [&'static str] = &["namespace", "statefulset"];
 
     fn base_label_values(&self) -> Vec<&str> {
-        vec![
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            self.metadata.name.as_deref().unwrap_or(""),
-        ]
+        super::meta::namespace_and_name(&self.metadata)
     }
 
     fn families() -> Vec<FamilyDef<Self>> {
@@ -141,7 +138,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     /// The `db` StatefulSet as a v1.36 API server returns it (managedFields dropped).
     fn db() -> serde_json::Value {
@@ -315,10 +312,7 @@ mod tests {
         let s = sts(db());
         assert_eq!(render(&s, "kube_statefulset_labels"), "");
         assert_eq!(render(&s, "kube_statefulset_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&s, &ctx, "kube_statefulset_labels"),
             format!(

@@ -59,7 +59,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     /// `nfs-shared` as the v1.36 API server returns it (managedFields dropped).
     fn nfs_shared() -> serde_json::Value {
@@ -127,10 +127,7 @@ mod tests {
         let sc = class(nfs_shared());
         assert_eq!(render(&sc, "kube_storageclass_labels"), "");
         assert_eq!(render(&sc, "kube_storageclass_annotations"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         // Three keys that sanitize to one name all get conflict suffixes, in key order.
         assert_eq!(
             render_text(&sc, &ctx, "kube_storageclass_labels"),

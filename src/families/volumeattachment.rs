@@ -84,7 +84,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::families::{KeyFilter, RenderContext, render_text};
+    use crate::families::{RenderContext, render_text};
 
     const NAME: &str = "csi-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd";
 
@@ -217,10 +217,7 @@ mod tests {
     fn labels_follow_the_allowlist_and_there_is_no_annotations_family() {
         let a = va(attached());
         assert_eq!(render(&a, "kube_volumeattachment_labels"), "");
-        let ctx = RenderContext {
-            labels: KeyFilter::All,
-            annotations: KeyFilter::All,
-        };
+        let ctx = RenderContext::allow_all();
         assert_eq!(
             render_text(&a, &ctx, "kube_volumeattachment_labels"),
             line(
