@@ -8,127 +8,14 @@ use base64::Engine as _;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::{OwnerRef, PodTemplate, hex_from, labels_json, ts};
+use super::pod::{OwnerRef, PodTemplate};
+use super::util::{at, hash_str, hex_from, labels_json, ts};
+
+pub use super::managed::{add_managed, add_managed_status, fields_v1, managed_entry};
 
 // ---------------------------------------------------------------------------------------------
 // Metadata helpers
 // ---------------------------------------------------------------------------------------------
-
-/// `fieldsV1` for the fields `v` sets, as structured-merge-diff records them: `f:<key>` per
-/// field, `.` on maps of strings and on list items, list items of named objects as
-/// `k:{"name":…}`; other lists are one leaf.
-pub fn fields_v1(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut out = Map::new();
-            if !m.is_empty() && m.values().all(Value::is_string) {
-                out.insert(".".into(), json!({}));
-            }
-            for (k, x) in m {
-                out.insert(format!("f:{k}"), fields_v1(x));
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) if items.iter().all(|i| i.get("name").is_some_and(Value::is_string)) => {
-            let mut out = Map::new();
-            if !items.is_empty() {
-                out.insert(".".into(), json!({}));
-            }
-            for i in items {
-                let key = json!({"name": i["name"]}).to_string();
-                let mut f = fields_v1(i);
-                if let Value::Object(fm) = &mut f {
-                    fm.insert(".".into(), json!({}));
-                }
-                out.insert(format!("k:{key}"), f);
-            }
-            Value::Object(out)
-        }
-        _ => json!({}),
-    }
-}
-
-/// One `managedFields` entry (operation `Update`).
-pub fn managed_entry(
-    manager: &str,
-    api_version: &str,
-    time: Timestamp,
-    subresource: Option<&str>,
-    fields: Value,
-) -> Value {
-    let mut e = json!({
-        "manager": manager, "operation": "Update", "apiVersion": api_version, "time": ts(time),
-        "fieldsType": "FieldsV1", "fieldsV1": fields,
-    });
-    if let Some(s) = subresource {
-        e["subresource"] = json!(s);
-    }
-    e
-}
-
-/// Adds `managedFields` to `obj`: `manager` owns labels, annotations, owner references and every
-/// top-level field but `status` (at creation); `status_manager` owns `status` through the
-/// `/status` subresource since its last write.
-pub fn add_managed(obj: &mut Value, manager: &str, status_manager: Option<(&str, Timestamp)>) {
-    let api_version = obj["apiVersion"].as_str().unwrap_or("v1").to_string();
-    let created = obj["metadata"]["creationTimestamp"]
-        .as_str()
-        .and_then(|s| s.parse::<Timestamp>().ok())
-        .unwrap_or(Timestamp::UNIX_EPOCH);
-    let mut main = Map::new();
-    let mut meta = Map::new();
-    for k in ["labels", "annotations", "ownerReferences", "finalizers"] {
-        if let Some(v) = obj["metadata"].get(k) {
-            let f = if k == "ownerReferences" {
-                owner_refs_fields(v)
-            } else {
-                fields_v1(v)
-            };
-            meta.insert(format!("f:{k}"), f);
-        }
-    }
-    if !meta.is_empty() {
-        main.insert("f:metadata".into(), Value::Object(meta));
-    }
-    if let Value::Object(m) = &*obj {
-        for (k, v) in m {
-            if !matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status") {
-                main.insert(format!("f:{k}"), fields_v1(v));
-            }
-        }
-    }
-    let mut entries = vec![managed_entry(manager, &api_version, created, None, Value::Object(main))];
-    if let Some((m, t)) = status_manager
-        && let Some(st) = obj
-            .get("status")
-            .filter(|s| s.as_object().is_some_and(|m| !m.is_empty()))
-    {
-        entries.push(managed_entry(
-            m,
-            &api_version,
-            t,
-            Some("status"),
-            json!({"f:status": fields_v1(st)}),
-        ));
-    }
-    obj["metadata"]["managedFields"] = Value::Array(entries);
-}
-
-fn owner_refs_fields(v: &Value) -> Value {
-    let mut out = Map::new();
-    out.insert(".".into(), json!({}));
-    for r in v.as_array().into_iter().flatten() {
-        let key = json!({"uid": r["uid"]}).to_string();
-        let mut f = fields_v1(r);
-        if let Value::Object(fm) = &mut f {
-            fm.insert(".".into(), json!({}));
-            fm.remove("f:uid");
-            fm.insert("f:uid".into(), json!({}));
-        }
-        out.insert(format!("k:{key}"), f);
-    }
-    Value::Object(out)
-}
 
 /// `metadata` of a new object (`ns` None: cluster-scoped).
 pub fn meta(name: &str, ns: Option<&str>, uid: &str, created: Timestamp) -> Value {
@@ -481,7 +368,7 @@ pub fn pv(p: &VolumeParams) -> Value {
         "capacity": {"storage": format!("{}Gi", p.storage_gi)},
         "csi": {
             "driver": CSI_DRIVER,
-            "volumeHandle": format!("vol-{}", hex_from(super::hash_str(p.volume), 17)),
+            "volumeHandle": format!("vol-{}", hex_from(hash_str(p.volume), 17)),
             "fsType": "ext4",
             "volumeAttributes": {"storage.kubernetes.io/csiProvisionerIdentity": "1717000000000-1234-ebs.csi.aws.com"},
         },
@@ -505,12 +392,9 @@ pub fn pv(p: &VolumeParams) -> Value {
 /// `storage.k8s.io/v1` VolumeAttachment of a CSI volume to a node, attached.
 pub fn volume_attachment(volume: &str, node: &str, uid: &str, created: Timestamp, device: &str) -> Value {
     // The attach-detach controller names it after sha256(volume handle, driver, node).
-    let name = format!(
-        "csi-{}",
-        hex_from(super::hash_str(&format!("{volume}{CSI_DRIVER}{node}")), 64)
-    );
+    let name = format!("csi-{}", hex_from(hash_str(&format!("{volume}{CSI_DRIVER}{node}")), 64));
     let mut m = meta(&name, None, uid, created);
-    m["annotations"] = json!({"csi.alpha.kubernetes.io/node-id": format!("i-{}", hex_from(super::hash_str(node), 17))});
+    m["annotations"] = json!({"csi.alpha.kubernetes.io/node-id": format!("i-{}", hex_from(hash_str(node), 17))});
     m["finalizers"] = json!(["external-attacher/ebs-csi-aws-com"]);
     let mut o = object("storage.k8s.io/v1", "VolumeAttachment", m);
     o["spec"] = json!({"attacher": CSI_DRIVER, "source": {"persistentVolumeName": volume}, "nodeName": node});
@@ -520,7 +404,7 @@ pub fn volume_attachment(volume: &str, node: &str, uid: &str, created: Timestamp
 }
 
 fn at1(t: Timestamp) -> Timestamp {
-    super::at(t, 1)
+    at(t, 1)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -979,7 +863,7 @@ pub fn csr(p: &CsrParams) -> Value {
         .expect("meta")
         .insert("generateName".into(), json!("csr-"));
     let serving = p.signer.ends_with("serving");
-    let seed = super::hash_str(p.uid);
+    let seed = hash_str(p.uid);
     let pem = |label: &str, body_len: usize| {
         let body = b64(hex_from(seed ^ body_len as u64, body_len).as_bytes());
         format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
@@ -1136,7 +1020,7 @@ pub fn webhook_configuration(mutating: bool, name: &str, uid: &str, created: Tim
                 "name": hook,
                 "clientConfig": {
                     "service": {"namespace": ns, "name": svc, "path": path, "port": 443},
-                    "caBundle": b64(format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", hex_from(super::hash_str(hook), 64)).as_bytes()),
+                    "caBundle": b64(format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", hex_from(hash_str(hook), 64)).as_bytes()),
                 },
                 "rules": [{"operations": ["CREATE", "UPDATE"], "apiGroups": ["*"], "apiVersions": ["*"],
                     "resources": resources, "scope": "*"}],
