@@ -240,7 +240,8 @@ impl Sim {
     }
 
     /// RFC 7386 JSON merge patch (status included). `resource` is a plural (`pods`), or
-    /// `plural.group` to pick a group.
+    /// `plural.group` to pick a group. A patch that sets `metadata.deletionTimestamp` on a pod
+    /// marks it Terminating, as a DELETE with a grace period does; a later `delete` removes it.
     pub fn patch(
         &self,
         resource: &str,

@@ -779,6 +779,16 @@ impl Core {
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
+        // The Rust API may mark a graceful-delete kind for deletion the way a DELETE with a grace
+        // period does (deletionTimestamp = now + grace): the object stays, Terminating, until a
+        // later delete removes it. Generated clusters show pods shutting down that way.
+        let marks_deletion = mode == WriteMode::Full
+            && def.graceful_delete
+            && !old_meta.contains_key("deletionTimestamp")
+            && new
+                .get("metadata")
+                .and_then(|m| m.get("deletionTimestamp"))
+                .is_some_and(Value::is_string);
         let meta = meta_mut(&mut new);
         for k in [
             "name",
@@ -790,6 +800,9 @@ impl Core {
             "resourceVersion",
             "generateName",
         ] {
+            if marks_deletion && k.starts_with("deletion") {
+                continue;
+            }
             match old_meta.get(k) {
                 Some(v) => meta.insert(k.into(), v.clone()),
                 None => meta.remove(k),
@@ -825,7 +838,9 @@ impl Core {
         if new == old {
             return old;
         }
-        let kind = if is_deleting(&new) && !has_finalizers(&new) {
+        // Only the removal of the last finalizer completes a deletion here; a graceful mark
+        // (no finalizers) waits for its delete.
+        let kind = if is_deleting(&new) && !has_finalizers(&new) && has_finalizers(&old) {
             EventType::Deleted
         } else {
             EventType::Modified

@@ -498,6 +498,8 @@ pub struct JobParams<'a> {
     pub created: Timestamp,
     pub template: &'a PodTemplate,
     pub backoff_limit: u32,
+    /// `spec.activeDeadlineSeconds`.
+    pub active_deadline: Option<u32>,
     pub start: Timestamp,
     pub active: u32,
     pub ready: u32,
@@ -572,6 +574,9 @@ pub fn job(p: &JobParams) -> Value {
     });
     obj["metadata"]["labels"] = labels_json(&p.template.labels);
     obj["spec"]["template"] = p.template.template_json(&extra);
+    if let Some(d) = p.active_deadline {
+        obj["spec"]["activeDeadlineSeconds"] = json!(d);
+    }
     obj["status"] = Value::Object(st);
     add_managed_status(&mut obj, "helm", "kube-controller-manager");
     obj

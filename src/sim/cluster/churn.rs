@@ -1,6 +1,7 @@
 //! The churn of a generated cluster: work due from earlier ticks, then random kubelet, job,
 //! rollout, scaling, HPA and node events, each reported as the API operations it causes.
 
+use std::cmp::Reverse;
 use std::collections::VecDeque;
 
 use fastrand::Rng;
@@ -45,8 +46,9 @@ impl ClusterModel {
     /// replacement pod, cleanup of evicted pods, scheduling of unschedulable pods), jobs (~12%:
     /// completion or failure/retry, new jobs, deletion of the oldest finished ones), rollouts (~5%,
     /// a Replace of the deployment), manual scaling (~2%), HPA syncs (~10%, scaling their
-    /// deployment) and node Ready flaps (~0.3%). Deployment, DaemonSet and Job status patches follow
-    /// every pod change that alters them.
+    /// deployment), node Ready flaps (~0.3%), ConfigMap/Secret data updates (~0.8%), RoleBinding
+    /// subject changes, Ingresses added or removed and StatefulSets scaled (~0.1% each). Deployment, DaemonSet and Job
+    /// status patches follow every pod change that alters them.
     pub fn churn(&mut self, now: Timestamp, events: usize) -> Vec<Op> {
         let now = at(now, 0);
         self.tick += 1;
@@ -72,11 +74,17 @@ impl ClusterModel {
 
     fn drain(&mut self, now: Timestamp, budget: usize, ops: &mut Vec<Op>) {
         while ops.len() < budget
-            && let Some(d) = pop_due(&mut self.terminating, self.tick)
+            && let Some(&Reverse((due, serial, id))) = self.terminating.peek()
+            && due <= now
         {
+            self.terminating.pop();
+            let d = Due { tick: 0, id, serial };
             if self.valid(d) {
                 let owner = self.owner_of(d.id);
                 self.delete_pod(d.id, ops);
+                if let Owner::Sts(i) = owner {
+                    self.on_sts_pod_deleted(i, now, ops);
+                }
                 self.sync_owner(owner, now, ops);
             }
         }
@@ -193,6 +201,10 @@ impl ClusterModel {
             790..810 => self.scale_event(now, ops),
             810..910 => self.hpa_event(now, ops),
             910..913 => self.node_event(now, ops),
+            913..921 => self.config_event(now, ops),
+            921..922 => self.rbac_event(now, ops),
+            922..923 => self.ingress_event(now, ops),
+            923..924 => self.sts_scale_event(now, ops),
             _ => self.pod_event(now, ops),
         }
     }

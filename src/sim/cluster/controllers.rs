@@ -1,6 +1,8 @@
 //! What the controllers and the kubelet do in response to a change: workload status recomputed
 //! from the pods and written as merge patches, pods created, started, terminated and deleted.
 
+use std::cmp::Reverse;
+
 use fastrand::Rng;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
@@ -226,14 +228,18 @@ impl ClusterModel {
             Owner::Deploy(d) => Some(&mut self.deployments[d].pods),
             Owner::Ds(d) => Some(&mut self.daemonsets[d].pods),
             Owner::Job(j) => self.jobs[j].as_mut().map(|job| &mut job.pods),
-            // StatefulSet pods keep their ordinal slot; they are never deleted by the churn.
-            Owner::Sts(_) => None,
+            Owner::Sts(i) => Some(&mut self.x.sts[i].pods),
         };
         self.x.dirty_ns.insert(p.ns);
         if let Some(list) = list
             && let Some(pos) = list.iter().position(|&x| x == id)
         {
-            list.swap_remove(pos);
+            // StatefulSet pods are listed by ordinal; the others in no order.
+            if matches!(p.owner, Owner::Sts(_)) {
+                list.remove(pos);
+            } else {
+                list.swap_remove(pos);
+            }
         }
         ops.push(Op::Delete {
             resource: "pods",
@@ -242,8 +248,9 @@ impl ClusterModel {
         });
     }
 
-    /// Graceful deletion: `deletionTimestamp` now, the Delete on a later tick. Pods that never ran
-    /// or already finished go at once.
+    /// Graceful deletion: `deletionTimestamp` (now + the 30 s grace period) at once, the kubelet's
+    /// final Delete once the containers have stopped, 2–30 s of model time later. Pods that never
+    /// ran or already finished go at once.
     pub(super) fn terminate_pod(&mut self, id: usize, now: Timestamp, ops: &mut Vec<Op>) {
         let p = self.pods[id].as_mut().expect("live pod");
         if p.node.is_none() || p.status.state.is_terminal() {
@@ -260,7 +267,13 @@ impl ClusterModel {
             name,
             patch: json!({"metadata": {"deletionTimestamp": ts(deletion), "deletionGracePeriodSeconds": 30}}),
         });
-        Self::push_due(&mut self.terminating, self.tick, id, serial);
+        // Most apps exit on SIGTERM within seconds; some use the whole grace period.
+        let stopped = if self.rng.u32(0..100) < 70 {
+            self.rng.i64(2..=8)
+        } else {
+            self.rng.i64(9..=30)
+        };
+        self.terminating.push(Reverse((at(now, stopped), serial, id)));
     }
 
     /// A new pod of the deployment's current revision (ContainerCreating; rarely unschedulable).

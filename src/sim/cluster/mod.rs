@@ -13,10 +13,12 @@
 //! builders of the pods, nodes and workloads), `objects` (pure builders of the other kinds),
 //! `catalog` (names and catalogs), this file (the spec and the model's records), `layout` (the
 //! initial cluster), `render` (records to objects), `controllers` (status and pod operations),
-//! `churn` (the random changes) and `extras/` (the kinds around the workloads, with `config`
-//! for configuration, RBAC, admission and the other objects held as static records).
+//! `churn` (the random changes) and `extras/` (the kinds around the workloads, with
+//! `statefulsets` for StatefulSets, their volumes and scaling, `config` for configuration, RBAC,
+//! admission and the other objects held as records, `changes` for the churn of those).
 
-use std::collections::{HashSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet, VecDeque};
 
 use fastrand::Rng;
 use jiff::Timestamp;
@@ -342,7 +344,9 @@ pub struct ClusterModel {
     names: HashSet<(u8, usize, String)>,
     starting: VecDeque<Due>,
     unready: VecDeque<Due>,
-    terminating: VecDeque<Due>,
+    /// Pods marked for deletion: (when the kubelet has stopped them, serial, id). By model time,
+    /// not by tick, so a terminating pod stays visible for seconds whatever the tick rate.
+    terminating: BinaryHeap<Reverse<(Timestamp, u64, usize)>>,
     node_recovery: VecDeque<(u64, usize)>,
     reconciling: VecDeque<usize>,
     active_jobs: Vec<usize>,
@@ -380,7 +384,7 @@ impl ClusterModel {
             names: HashSet::new(),
             starting: VecDeque::new(),
             unready: VecDeque::new(),
-            terminating: VecDeque::new(),
+            terminating: BinaryHeap::new(),
             node_recovery: VecDeque::new(),
             reconciling: VecDeque::new(),
             active_jobs: Vec::new(),
@@ -573,5 +577,7 @@ impl ClusterModel {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_changes;
 #[cfg(test)]
 mod tests_extras;

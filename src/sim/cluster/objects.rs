@@ -137,15 +137,21 @@ pub struct StatefulSetParams<'a> {
     pub storage_class: &'a str,
     /// `<name>-<hash>` of the (only) revision.
     pub revision: &'a str,
+    /// `spec.ordinals.start` (0: not set).
+    pub ordinals_start: usize,
+    /// `metadata.generation`, observed at once.
+    pub generation: i64,
+    /// `persistentVolumeClaimRetentionPolicy.whenScaled`: `Retain` or `Delete`.
+    pub when_scaled: &'a str,
     /// (pods, ready) as last written.
     pub status: (u32, u32),
 }
 
-/// `apps/v1` StatefulSet with one `data` volume claim template; claims go with their pod on
-/// scale-down (`whenScaled: Delete`), so each PVC is owned by its pod.
+/// `apps/v1` StatefulSet with one `data` volume claim template; with `whenScaled: Delete` claims
+/// go with their pod on scale-down, so each PVC is owned by its pod.
 pub fn statefulset(p: &StatefulSetParams) -> Value {
     let mut m = meta(p.name, Some(p.namespace), p.uid, p.created);
-    m["generation"] = json!(1);
+    m["generation"] = json!(p.generation);
     m["labels"] = labels_json(&p.template.labels);
     let mut o = object("apps/v1", "StatefulSet", m);
     let mut template = p.template.template_json(&[]);
@@ -173,11 +179,14 @@ pub fn statefulset(p: &StatefulSetParams) -> Value {
         "podManagementPolicy": "OrderedReady",
         "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
         "revisionHistoryLimit": 10,
-        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Delete"},
+        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": p.when_scaled},
     });
+    if p.ordinals_start > 0 {
+        o["spec"]["ordinals"] = json!({"start": p.ordinals_start});
+    }
     let (pods, ready) = p.status;
     let mut st = Map::new();
-    st.insert("observedGeneration".into(), json!(1));
+    st.insert("observedGeneration".into(), json!(p.generation));
     st.insert("replicas".into(), json!(pods));
     if ready > 0 {
         st.insert("readyReplicas".into(), json!(ready));
@@ -228,6 +237,10 @@ pub struct CronJobParams<'a> {
     pub active: &'a [(String, String)],
     pub last_schedule: Option<Timestamp>,
     pub last_successful: Option<Timestamp>,
+    /// `spec.startingDeadlineSeconds`.
+    pub starting_deadline: Option<u32>,
+    /// `activeDeadlineSeconds` of the jobs.
+    pub active_deadline: Option<u32>,
 }
 
 /// `batch/v1` CronJob (Forbid overlaps, history 3 succeeded / 1 failed).
@@ -247,6 +260,12 @@ pub fn cronjob(p: &CronJobParams) -> Value {
         "successfulJobsHistoryLimit": 3,
         "failedJobsHistoryLimit": 1,
     });
+    if let Some(d) = p.starting_deadline {
+        o["spec"]["startingDeadlineSeconds"] = json!(d);
+    }
+    if let Some(d) = p.active_deadline {
+        o["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] = json!(d);
+    }
     let mut st = Map::new();
     if !p.active.is_empty() {
         st.insert(
@@ -309,6 +328,11 @@ pub struct VolumeParams<'a> {
     pub created: Timestamp,
     pub bound: Timestamp,
     pub storage_gi: u32,
+    /// An expansion to (GiB, at): the volume is grown, the claim waits for the node to grow the
+    /// file system (`FileSystemResizePending`).
+    pub resized: Option<(u32, Timestamp)>,
+    /// The claim was deleted then: the volume is Released.
+    pub released: Option<Timestamp>,
     pub storage_class: &'a str,
     pub node: &'a str,
     pub zone: &'a str,
@@ -342,10 +366,24 @@ pub fn pvc(p: &VolumeParams) -> Value {
         "volumeMode": "Filesystem",
     });
     o["status"] = json!({"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": size}});
+    let mut status_time = p.bound;
+    if let Some((gi, t)) = p.resized {
+        let grown = format!("{gi}Gi");
+        o["spec"]["resources"]["requests"]["storage"] = json!(grown);
+        let st = &mut o["status"];
+        st["allocatedResources"] = json!({"storage": grown});
+        st["allocatedResourceStatuses"] = json!({"storage": "NodeResizePending"});
+        st["conditions"] = json!([{
+            "type": "FileSystemResizePending", "status": "True", "lastProbeTime": null,
+            "lastTransitionTime": ts(t),
+            "message": "Waiting for user to (re-)start a pod to finish file system resize of volume on node.",
+        }]);
+        status_time = t;
+    }
     add_managed(
         &mut o,
         "kube-controller-manager",
-        Some(("kube-controller-manager", p.bound)),
+        Some(("kube-controller-manager", status_time)),
     );
     o
 }
@@ -364,8 +402,9 @@ pub fn pv(p: &VolumeParams) -> Value {
         "external-attacher/ebs-csi-aws-com",
     ]);
     let mut o = object("v1", "PersistentVolume", m);
+    let gi = p.resized.map_or(p.storage_gi, |(gi, _)| gi);
     o["spec"] = json!({
-        "capacity": {"storage": format!("{}Gi", p.storage_gi)},
+        "capacity": {"storage": format!("{gi}Gi")},
         "csi": {
             "driver": CSI_DRIVER,
             "volumeHandle": format!("vol-{}", hex_from(hash_str(p.volume), 17)),
@@ -384,8 +423,12 @@ pub fn pv(p: &VolumeParams) -> Value {
             {"key": "topology.kubernetes.io/zone", "operator": "In", "values": [p.zone]}
         ]}]}},
     });
-    o["status"] = json!({"phase": "Bound", "lastPhaseTransitionTime": ts(p.bound)});
-    add_managed(&mut o, "csi-provisioner", Some(("kube-controller-manager", p.bound)));
+    let phase = match p.released {
+        Some(t) => ("Released", t),
+        None => ("Bound", p.bound),
+    };
+    o["status"] = json!({"phase": phase.0, "lastPhaseTransitionTime": ts(phase.1)});
+    add_managed(&mut o, "csi-provisioner", Some(("kube-controller-manager", phase.1)));
     o
 }
 
@@ -519,9 +562,25 @@ pub struct ServiceParams<'a> {
     pub ports: &'a [ServicePort],
     /// None: headless (`clusterIP: None`).
     pub cluster_ip: Option<&'a str>,
+    /// Type LoadBalancer, with what its controller wrote.
+    pub load_balancer: Option<LoadBalancer<'a>>,
+    /// `spec.externalIPs`.
+    pub external_ips: &'a [String],
 }
 
-/// `v1` Service of type ClusterIP.
+/// A Service's cloud load balancer.
+#[derive(Debug, Clone)]
+pub struct LoadBalancer<'a> {
+    /// One per Service port.
+    pub node_ports: &'a [u16],
+    /// `status.loadBalancer.ingress[0]`: a DNS name, an IP or both.
+    pub hostname: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    /// When the controller wrote the address.
+    pub provisioned: Timestamp,
+}
+
+/// `v1` Service of type ClusterIP, or LoadBalancer with its address.
 pub fn service(p: &ServiceParams) -> Value {
     let mut m = meta(p.name, Some(p.namespace), p.uid, p.created);
     if !p.labels.is_empty() {
@@ -531,7 +590,14 @@ pub fn service(p: &ServiceParams) -> Value {
     let ports: Vec<Value> = p
         .ports
         .iter()
-        .map(|(name, port, target)| json!({"name": name, "protocol": "TCP", "port": port, "targetPort": target}))
+        .enumerate()
+        .map(|(i, (name, port, target))| {
+            let mut v = json!({"name": name, "protocol": "TCP", "port": port, "targetPort": target});
+            if let Some(np) = p.load_balancer.as_ref().and_then(|lb| lb.node_ports.get(i)) {
+                v["nodePort"] = json!(np);
+            }
+            v
+        })
         .collect();
     let ip = p.cluster_ip.unwrap_or("None");
     let mut spec = Map::new();
@@ -541,14 +607,34 @@ pub fn service(p: &ServiceParams) -> Value {
     }
     spec.insert("clusterIP".into(), json!(ip));
     spec.insert("clusterIPs".into(), json!([ip]));
-    spec.insert("type".into(), json!("ClusterIP"));
+    if !p.external_ips.is_empty() {
+        spec.insert("externalIPs".into(), json!(p.external_ips));
+    }
     spec.insert("sessionAffinity".into(), json!("None"));
     spec.insert("ipFamilies".into(), json!(["IPv4"]));
     spec.insert("ipFamilyPolicy".into(), json!("SingleStack"));
     spec.insert("internalTrafficPolicy".into(), json!("Cluster"));
+    let Some(lb) = &p.load_balancer else {
+        spec.insert("type".into(), json!("ClusterIP"));
+        o["spec"] = Value::Object(spec);
+        o["status"] = json!({"loadBalancer": {}});
+        add_managed(&mut o, "helm", None);
+        return o;
+    };
+    spec.insert("type".into(), json!("LoadBalancer"));
+    spec.insert("externalTrafficPolicy".into(), json!("Cluster"));
+    spec.insert("allocateLoadBalancerNodePorts".into(), json!(true));
     o["spec"] = Value::Object(spec);
-    o["status"] = json!({"loadBalancer": {}});
-    add_managed(&mut o, "helm", None);
+    let mut ingress = Map::new();
+    if let Some(ip) = lb.ip {
+        ingress.insert("ip".into(), json!(ip));
+        ingress.insert("ipMode".into(), json!("VIP"));
+    }
+    if let Some(h) = lb.hostname {
+        ingress.insert("hostname".into(), json!(h));
+    }
+    o["status"] = json!({"loadBalancer": {"ingress": [Value::Object(ingress)]}});
+    add_managed(&mut o, "helm", Some(("service-controller", lb.provisioned)));
     o
 }
 
@@ -699,7 +785,8 @@ pub struct IngressParams<'a> {
     pub service: &'a str,
     pub port_name: &'a str,
     pub tls_secret: &'a str,
-    pub load_balancer: &'a str,
+    /// The controller's load balancer hostname and when it wrote it; None: no address yet.
+    pub load_balancer: Option<(String, Timestamp)>,
 }
 
 /// `networking.k8s.io/v1` Ingress: one host, TLS, one backend Service.
@@ -716,8 +803,16 @@ pub fn ingress(p: &IngressParams) -> Value {
             "backend": {"service": {"name": p.service, "port": {"name": p.port_name}}},
         }]}}],
     });
-    o["status"] = json!({"loadBalancer": {"ingress": [{"hostname": p.load_balancer}]}});
-    add_managed(&mut o, "helm", Some(("nginx-ingress-controller", at1(p.created))));
+    match &p.load_balancer {
+        Some((hostname, written)) => {
+            o["status"] = json!({"loadBalancer": {"ingress": [{"hostname": hostname}]}});
+            add_managed(&mut o, "helm", Some(("nginx-ingress-controller", *written)));
+        }
+        None => {
+            o["status"] = json!({"loadBalancer": {}});
+            add_managed(&mut o, "helm", None);
+        }
+    }
     o
 }
 

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use super::managed::add_managed_status;
-use super::util::{container_id, cpu_quantity, image_id, labels_json, memory_quantity, pull_policy, ts};
+use super::util::{at, container_id, cpu_quantity, image_id, labels_json, memory_quantity, mix, pull_policy, span, ts};
 
 /// A container of a pod template. Limits without requests get requests = limits (API defaulting).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,6 +374,12 @@ fn pod_condition(ty: &str, status: bool, at: Timestamp, reason: Option<&str>, me
     Value::Object(c)
 }
 
+/// Whether init container `i` of the pod seeded `seed` failed once before completing (about one
+/// pod with init containers in ten).
+fn init_restarted(seed: u64, i: usize) -> bool {
+    mix(seed ^ 0x1417 ^ i as u64).is_multiple_of(10)
+}
+
 /// The kubelet's CrashLoopBackOff delay after `restarts` restarts.
 fn backoff(restarts: u32) -> &'static str {
     match restarts {
@@ -607,6 +613,22 @@ fn pod_status(p: &PodParams) -> Value {
                     json!({
                         "name": c.name, "state": {"waiting": {"reason": "PodInitializing"}}, "lastState": {},
                         "ready": false, "restartCount": 0, "image": c.image, "imageID": "", "started": false,
+                    })
+                } else if init_restarted(p.seed, i) {
+                    // The first attempt failed (a dependency not up yet); the retry completed.
+                    let retry = at(s.started, span(s.started, s.sandbox) / 2);
+                    json!({
+                        "name": c.name,
+                        "state": {"terminated": {
+                            "exitCode": 0, "reason": "Completed", "startedAt": ts(retry), "finishedAt": ts(s.sandbox),
+                            "containerID": container_id(p.seed, 100 + i, 1),
+                        }},
+                        "lastState": {"terminated": {
+                            "exitCode": 1, "reason": "Error", "startedAt": ts(s.started), "finishedAt": ts(retry),
+                            "containerID": container_id(p.seed, 100 + i, 0),
+                        }},
+                        "ready": true, "restartCount": 1, "image": c.image,
+                        "imageID": image_id(&c.image), "containerID": container_id(p.seed, 100 + i, 1),
                     })
                 } else {
                     json!({

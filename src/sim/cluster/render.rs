@@ -109,7 +109,7 @@ impl ClusterModel {
                 };
                 let ordinal = s.pods.iter().position(|&x| x == id).unwrap_or(0);
                 let mut labels = s.template.labels.clone();
-                labels.push(("apps.kubernetes.io/pod-index".into(), ordinal.to_string()));
+                labels.push(("apps.kubernetes.io/pod-index".into(), (s.start + ordinal).to_string()));
                 labels.push(("controller-revision-hash".into(), s.revision.clone()));
                 labels.push(("statefulset.kubernetes.io/pod-name".into(), p.name.clone()));
                 (Cow::Borrowed(&s.template), labels, owner)
@@ -213,6 +213,7 @@ impl ClusterModel {
             created: job.created,
             template: &self.job_kinds[job.kind].1,
             backoff_limit: job.backoff_limit,
+            active_deadline: self.job_deadline(j),
             start: job.start,
             active: c.active,
             ready: c.ready,

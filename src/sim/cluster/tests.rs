@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::util::{ALPHANUM, at};
 use super::{ClusterModel, ClusterSpec, Op, merge_diff, pod_template_hash, replicaset_uid};
 
-type Key = (&'static str, String, String);
+pub(super) type Key = (&'static str, String, String);
 
 fn now() -> Timestamp {
     Timestamp::from_second(1_795_000_000).unwrap()
@@ -18,7 +18,7 @@ fn resource_of(kind: &str) -> &'static str {
     super::tests_extras::resource_of(kind)
 }
 
-fn key_of(obj: &Value) -> Key {
+pub(super) fn key_of(obj: &Value) -> Key {
     let meta = &obj["metadata"];
     (
         resource_of(obj["kind"].as_str().expect("kind")),
@@ -32,7 +32,7 @@ fn check_typed(obj: &Value) {
 }
 
 /// RFC 7386.
-fn apply_merge(target: &mut Value, patch: &Value) {
+pub(super) fn apply_merge(target: &mut Value, patch: &Value) {
     match patch {
         Value::Object(p) => {
             if !target.is_object() {
@@ -325,7 +325,12 @@ fn objects_are_consistent() {
                     .as_str()
                     .unwrap();
                 let pvc = by_key[&("persistentvolumeclaims", ns.clone(), claim.to_string())];
-                assert_eq!(pvc["metadata"]["ownerReferences"][0]["uid"], o["metadata"]["uid"]);
+                let sts_policy = &sts["spec"]["persistentVolumeClaimRetentionPolicy"]["whenScaled"];
+                if sts_policy == "Delete" {
+                    assert_eq!(pvc["metadata"]["ownerReferences"][0]["uid"], o["metadata"]["uid"]);
+                } else {
+                    assert!(pvc["metadata"].get("ownerReferences").is_none());
+                }
             }
             other => panic!("owner kind {other}"),
         }
@@ -428,7 +433,7 @@ fn merge_diff_round_trips() {
 
 /// Applies churn to a store of the cluster: every op references an existing object, every
 /// result is a valid typed object, and the store ends up equal to the model's own rendering.
-fn churn_against_store(pods: usize, seed: u64, ticks: i64, events: usize) -> HashMap<String, usize> {
+pub(super) fn churn_against_store(pods: usize, seed: u64, ticks: i64, events: usize) -> HashMap<String, usize> {
     let mut m = ClusterModel::new(ClusterSpec::for_pods(pods, seed), now());
     let mut store: BTreeMap<Key, Value> = BTreeMap::new();
     for o in m.initial_objects() {
@@ -470,6 +475,9 @@ fn churn_against_store(pods: usize, seed: u64, ticks: i64, events: usize) -> Has
                                             - 1
                                     )
                                 );
+                            }
+                            "StatefulSet" => {
+                                assert_eq!(store[&("statefulsets", ns, owner)]["metadata"]["uid"], r["uid"])
                             }
                             other => panic!("created pod owned by {other}"),
                         }

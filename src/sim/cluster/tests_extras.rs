@@ -182,11 +182,13 @@ fn references_hold() {
                 let pv = get("persistentvolumes", "", o["spec"]["volumeName"].as_str().unwrap()).expect("bound PV");
                 assert_eq!(pv["spec"]["claimRef"]["uid"], o["metadata"]["uid"]);
                 assert_eq!(pv["spec"]["claimRef"]["name"], name.as_str());
-                let owner = &o["metadata"]["ownerReferences"][0];
-                assert_eq!(
-                    get("pods", &ns, owner["name"].as_str().unwrap()).unwrap()["metadata"]["uid"],
-                    owner["uid"]
-                );
+                // Claims kept on scale-down (`whenScaled: Retain`) have no owner.
+                if let Some(owner) = o["metadata"]["ownerReferences"].get(0) {
+                    assert_eq!(
+                        get("pods", &ns, owner["name"].as_str().unwrap()).unwrap()["metadata"]["uid"],
+                        owner["uid"]
+                    );
+                }
             }
             "jobs" => {
                 if let Some(owner) = o["metadata"]["ownerReferences"].get(0) {

@@ -6,10 +6,11 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::super::objects as ob;
-use super::super::util::{at, hash_str, hex_from, pairs, suffix_from};
+use super::super::util::{at, hash_str, hex_from, pairs, suffix_from, ts};
 use super::{ClusterModel, Container, Labels, PodTemplate, STORAGE_CLASSES};
 
-/// Objects nobody changes once created; rendered on demand from this record.
+/// Objects without a controller of their own in the model, rendered on demand from this record;
+/// the churn changes a few of them (`changes.rs`).
 #[derive(Debug, Clone)]
 pub(super) struct Static {
     pub(super) kind: StaticKind,
@@ -20,6 +21,12 @@ pub(super) struct Static {
     pub(super) created: Timestamp,
     /// Kind-specific: a catalog entry, deployment, service or node index.
     pub(super) arg: usize,
+    /// Changes since creation: data revisions (ConfigMaps, Secrets), subject sets
+    /// (RoleBindings); 1 once the load balancer address is written (Ingresses); 1 approved,
+    /// 2 issued (CSRs).
+    pub(super) rev: u32,
+    /// Time of the latest change (None: unchanged since creation).
+    pub(super) changed: Option<Timestamp>,
 }
 
 /// In the order the objects are listed (owners and referenced objects first).
@@ -229,6 +236,9 @@ const SYSTEM_SERVICE_ACCOUNTS: [&str; 12] = [
     "statefulset-controller",
 ];
 
+/// Users added to and removed from the `developers` RoleBindings by the churn.
+const DEVELOPERS: [&str; 3] = ["alice@example.com", "bob@example.com", "carol@example.com"];
+
 /// Kube-system ConfigMaps.
 const SYSTEM_CONFIGMAPS: [&str; 6] = [
     "coredns",
@@ -242,6 +252,12 @@ const SYSTEM_CONFIGMAPS: [&str; 6] = [
 impl ClusterModel {
     fn add_static(&mut self, kind: StaticKind, ns: Option<usize>, name: String, created: Timestamp, arg: usize) {
         let uid = self.uid();
+        // The initial CSRs are issued and the initial Ingresses have their address.
+        let rev = match kind {
+            StaticKind::Csr => 2,
+            StaticKind::Ingress => 1,
+            _ => 0,
+        };
         self.x.statics.push(Static {
             kind,
             ns,
@@ -249,6 +265,8 @@ impl ClusterModel {
             uid,
             created,
             arg,
+            rev,
+            changed: None,
         });
     }
 
@@ -428,6 +446,21 @@ impl ClusterModel {
     }
 
     pub(super) fn static_json(&self, s: &Static) -> Value {
+        let mut o = self.static_json_as_created(s);
+        // A client's update of the data moves the time of its managedFields entry.
+        if let Some(t) = s.changed
+            && matches!(
+                s.kind,
+                StaticKind::ConfigMap | StaticKind::Secret | StaticKind::RoleBinding
+            )
+            && let Some(e) = o["metadata"]["managedFields"][0].as_object_mut()
+        {
+            e.insert("time".into(), ts(t));
+        }
+        o
+    }
+
+    fn static_json_as_created(&self, s: &Static) -> Value {
         let ns = s.ns.map(|n| self.ns_name(n));
         let nsn = ns.unwrap_or("");
         let (name, uid, t) = (s.name.as_str(), s.uid.as_str(), s.created);
@@ -486,8 +519,8 @@ impl ClusterModel {
                     } else {
                         "kubernetes.io/kube-apiserver-client-kubelet"
                     },
-                    approved: Some(at(t, 1)),
-                    issued: true,
+                    approved: (s.rev > 0).then(|| s.changed.unwrap_or(at(t, 1))),
+                    issued: s.rev >= 2,
                 })
             }
             StaticKind::ServiceAccount => {
@@ -511,8 +544,22 @@ impl ClusterModel {
                         "kube-controller-manager",
                     ),
                     1..100 => (pairs(&[("config", &format!("# {name}\napiVersion: v1\n"))]), "kubeadm"),
-                    _ => (
+                    _ if s.rev == 0 => (
                         pairs(&[("app.yaml", "log_level: info\nmetrics: true\n"), ("LOG_FORMAT", "json")]),
+                        "helm",
+                    ),
+                    _ => (
+                        pairs(&[
+                            (
+                                "app.yaml",
+                                &format!(
+                                    "log_level: {}\nmetrics: true\nrevision: {}\n",
+                                    ["info", "debug"][s.rev as usize % 2],
+                                    s.rev
+                                ),
+                            ),
+                            ("LOG_FORMAT", "json"),
+                        ]),
                         "helm",
                     ),
                 };
@@ -531,10 +578,25 @@ impl ClusterModel {
                     ),
                     2 => (
                         "kubernetes.io/tls",
-                        pairs(&[
-                            ("tls.crt", "-----BEGIN CERTIFICATE-----\n"),
-                            ("tls.key", "-----BEGIN PRIVATE KEY-----\n"),
-                        ]),
+                        if s.rev == 0 {
+                            pairs(&[
+                                ("tls.crt", "-----BEGIN CERTIFICATE-----\n"),
+                                ("tls.key", "-----BEGIN PRIVATE KEY-----\n"),
+                            ])
+                        } else {
+                            // Renewed by cert-manager: a new key and certificate.
+                            let h = hash_str(uid) ^ u64::from(s.rev);
+                            pairs(&[
+                                (
+                                    "tls.crt",
+                                    &format!("-----BEGIN CERTIFICATE-----\n{}\n", hex_from(h, 48)),
+                                ),
+                                (
+                                    "tls.key",
+                                    &format!("-----BEGIN PRIVATE KEY-----\n{}\n", hex_from(!h, 48)),
+                                ),
+                            ])
+                        },
                         pairs(&[("controller.cert-manager.io/fao", "true")]),
                     ),
                     3 => (
@@ -547,7 +609,8 @@ impl ClusterModel {
                     ),
                     _ => (
                         "Opaque",
-                        pairs(&[("password", &hex_from(hash_str(uid), 24))]),
+                        // Rotated passwords: a new value per revision.
+                        pairs(&[("password", &hex_from(hash_str(uid) ^ u64::from(s.rev), 24))]),
                         Vec::new(),
                     ),
                 };
@@ -567,12 +630,17 @@ impl ClusterModel {
                 ob::role(ns, name, uid, t, &[], rules)
             }
             StaticKind::RoleBinding => {
-                let subject: ob::Subject = if s.arg == 3 {
-                    ("Group", "developers", None)
+                let mut subjects: Vec<ob::Subject> = if s.arg == 3 {
+                    vec![("Group", "developers", None)]
                 } else {
-                    ("ServiceAccount", "default", ns)
+                    vec![("ServiceAccount", "default", ns)]
                 };
-                ob::role_binding(ns, name, uid, t, &[], "Role", name, &[subject])
+                // People join and leave the team: each revision a different set of users.
+                if s.arg == 3 {
+                    let users = (s.rev as usize) % (DEVELOPERS.len() + 1);
+                    subjects.extend(DEVELOPERS[..users].iter().map(|u| ("User", *u, None)));
+                }
+                ob::role_binding(ns, name, uid, t, &[], "Role", name, &subjects)
             }
             StaticKind::LimitRange => ob::limit_range(nsn, name, uid, t),
             StaticKind::NetworkPolicy => ob::network_policy(nsn, name, uid, t, s.arg == 1),
@@ -602,10 +670,15 @@ impl ClusterModel {
                     service: &svc.name,
                     port_name: "http",
                     tls_secret: &format!("{name}-tls"),
-                    load_balancer: &format!(
-                        "k8s-ingress-{}.elb.eu-central-1.amazonaws.com",
-                        hex_from(self.spec.seed, 10)
-                    ),
+                    load_balancer: (s.rev > 0).then(|| {
+                        (
+                            format!(
+                                "k8s-ingress-{}.elb.eu-central-1.amazonaws.com",
+                                hex_from(self.spec.seed, 10)
+                            ),
+                            s.changed.unwrap_or(at(t, 1)),
+                        )
+                    }),
                 })
             }
         }

@@ -3,9 +3,12 @@
 //! Services with Endpoints and EndpointSlices, Ingresses, PDBs, ResourceQuotas, Leases and the
 //! configuration, RBAC and admission objects of a cluster. Derived state (ReplicaSet, StatefulSet,
 //! PDB, endpoint and quota status) follows the pods; Leases are renewed on their period of model
-//! time; CronJobs spawn Jobs on their schedule.
+//! time; CronJobs spawn Jobs on their schedule; StatefulSets scale (`statefulsets.rs`); data,
+//! bindings, Ingresses and CSRs change now and then (`changes.rs`).
 
+mod changes;
 mod config;
+mod statefulsets;
 
 use std::collections::BTreeSet;
 
@@ -13,6 +16,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use self::config::{Static, StaticKind};
+use self::statefulsets::{StsRec, VolRec};
 use super::catalog::ZONES;
 use super::objects::{self as ob, PodEndpoint};
 use super::util::{
@@ -43,32 +47,15 @@ pub(super) struct RsRec {
     desired: u32,
 }
 
-#[derive(Debug, Clone)]
-pub(super) struct StsRec {
-    pub(super) ns: usize,
-    pub(super) name: String,
-    pub(super) uid: String,
-    created: Timestamp,
-    selector: Vec<(String, String)>,
-    pub(super) template: PodTemplate,
-    pub(super) revision: String,
-    replicas: u32,
-    storage_gi: u32,
-    class: usize,
-    /// Pods by ordinal.
-    pub(super) pods: Vec<usize>,
-    published: (u32, u32),
-}
-
-#[derive(Debug, Clone)]
-struct VolRec {
-    sts: usize,
-    ordinal: usize,
-    claim_uid: String,
-    pv_uid: String,
-    va_uid: String,
-    created: Timestamp,
-    bound: Timestamp,
+/// How a Service is reached from outside the cluster.
+enum Exposure {
+    ClusterIp,
+    LoadBalancer {
+        node_ports: Vec<u16>,
+        hostname: Option<String>,
+        ip: Option<String>,
+    },
+    ExternalIps(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,28 +153,14 @@ pub(super) struct Extras {
     leases: Vec<LeaseRec>,
     pub(super) cronjobs: Vec<CronRec>,
     statics: Vec<Static>,
+    changes: changes::Changes,
+    /// Volumes Released and not yet deleted.
+    releasing: usize,
     /// Namespaces whose quota usage may have changed this tick.
     pub(super) dirty_ns: BTreeSet<usize>,
 }
 
 const STORAGE_CLASSES: [(&str, &str); 3] = [("gp3", "gp3"), ("io2", "io2"), ("st1", "st1")];
-
-/// (name, image, port, storage GiB, cpu m, memory Mi) of stateful services.
-const STS_CATALOG: [(&str, &str, u16, u32, u32, u32); 6] = [
-    ("postgres", "postgres:17.2", 5432, 50, 1000, 2048),
-    ("redis", "redis:7.4.1", 6379, 10, 250, 512),
-    ("kafka", "apache/kafka:3.9.0", 9092, 100, 1000, 4096),
-    ("rabbitmq", "rabbitmq:4.0.4", 5672, 20, 500, 1024),
-    (
-        "elasticsearch",
-        "docker.elastic.co/elasticsearch/elasticsearch:8.16.1",
-        9200,
-        200,
-        2000,
-        4096,
-    ),
-    ("zookeeper", "zookeeper:3.9.3", 2181, 10, 250, 512),
-];
 
 /// (name, period seconds, offset seconds, cron expression) per job kind of the catalog; None:
 /// jobs of that kind are one-off (migrations run by a deploy tool).
@@ -201,12 +174,6 @@ const CRON_SCHEDULES: [Option<(i64, i64, &str)>; 6] = [
 ];
 
 impl ClusterModel {
-    /// The pods a spec's StatefulSets will have, replicas drawn from the same hash as in
-    /// [`init_extras`](Self::init_extras).
-    pub(super) fn sts_replicas(seed: u64, i: usize) -> u32 {
-        [1, 3, 3, 3, 2, 5][(mix(seed ^ 0x5757 ^ i as u64) % 6) as usize]
-    }
-
     /// Lays out every kind of this file for the workloads already generated.
     pub(super) fn init_extras(&mut self, now: Timestamp) {
         if self.nodes.is_empty() || self.namespaces.is_empty() {
@@ -231,6 +198,7 @@ impl ClusterModel {
         self.init_leases(now);
         self.init_quotas(now);
         self.x.statics.sort_by_key(|s| s.kind);
+        self.init_changes();
         self.x.dirty_ns.clear();
     }
 
@@ -389,176 +357,6 @@ impl ClusterModel {
         }
     }
 
-    // ----- StatefulSets and volumes -------------------------------------------------------
-
-    fn init_statefulsets(&mut self, now: Timestamp) {
-        let workers = self.nodes.len() - self.control_planes;
-        if workers == 0 || self.app_namespaces.is_empty() {
-            return;
-        }
-        for i in 0..self.spec.statefulsets {
-            let (base, image, port, storage_gi, cpu, mem) = STS_CATALOG[i % STS_CATALOG.len()];
-            let ns = self.app_namespaces[self.rng.usize(0..self.app_namespaces.len())];
-            let name = if i < STS_CATALOG.len() {
-                base.to_string()
-            } else {
-                format!("{base}-{}", i / STS_CATALOG.len() + 1)
-            };
-            let uid = self.uid();
-            let created = self.between(at(self.namespaces[ns].created, 600), at(now, -3 * 86_400));
-            let mut c = Container::new(base, image).resources(Some(cpu), Some(cpu), Some(mem), Some(mem));
-            c.port = Some(port);
-            let template = PodTemplate {
-                labels: pairs(&[("app.kubernetes.io/name", base), ("app.kubernetes.io/instance", &name)]),
-                init_containers: Vec::new(),
-                containers: vec![c],
-                restart_policy: "Always",
-                service_account: Some(name.clone()),
-                priority_class: None,
-                host_network: false,
-                tolerate_all: false,
-            };
-            let revision = format!("{name}-{}", suffix_from(hash_str(&uid), 10));
-            let replicas = Self::sts_replicas(self.spec.seed, i);
-            let selector = template.labels.clone();
-            self.x.sts.push(StsRec {
-                ns,
-                name: name.clone(),
-                uid,
-                created,
-                selector,
-                template,
-                revision,
-                replicas,
-                storage_gi,
-                class: i % 2,
-                pods: Vec::new(),
-                published: (0, 0),
-            });
-            for ordinal in 0..replicas as usize {
-                let node = self.pick_worker().expect("workers exist");
-                let pod_created = self.between(at(created, 30 * ordinal as i64 + 10), at(now, -600));
-                let status = self.running_status(pod_created, now, false);
-                let pod_name = format!("{name}-{ordinal}");
-                self.names.insert((KIND_POD, ns, pod_name.clone()));
-                self.add_pod(ns, pod_name, Owner::Sts(i), 0, Some(node), pod_created, status);
-                let (claim_uid, pv_uid, va_uid) = (self.uid(), self.uid(), self.uid());
-                self.x.vols.push(VolRec {
-                    sts: i,
-                    ordinal,
-                    claim_uid,
-                    pv_uid,
-                    va_uid,
-                    created: at(created, 30 * ordinal as i64 + 5),
-                    bound: at(created, 30 * ordinal as i64 + 8),
-                });
-            }
-            self.x.sts[i].published = self.sts_counts(i);
-        }
-    }
-
-    fn sts_counts(&self, i: usize) -> (u32, u32) {
-        let s = &self.x.sts[i];
-        let (mut pods, mut ready) = (0, 0);
-        for &id in &s.pods {
-            let p = self.pods[id].as_ref().expect("sts pod");
-            if p.active() {
-                pods += 1;
-                if p.status.is_ready() {
-                    ready += 1;
-                }
-            }
-        }
-        (pods, ready)
-    }
-
-    fn sts_json(&self, i: usize) -> Value {
-        let s = &self.x.sts[i];
-        ob::statefulset(&ob::StatefulSetParams {
-            namespace: self.ns_name(s.ns),
-            name: &s.name,
-            uid: &s.uid,
-            created: s.created,
-            replicas: s.replicas,
-            selector: &s.selector,
-            template: &s.template,
-            service: &s.name,
-            storage_gi: s.storage_gi,
-            storage_class: STORAGE_CLASSES[s.class].0,
-            revision: &s.revision,
-            status: s.published,
-        })
-    }
-
-    /// StatefulSet status, endpoints and PDB follow its pods.
-    pub(super) fn sync_sts(&mut self, i: usize, now: Timestamp, ops: &mut Vec<Op>) {
-        let counts = self.sts_counts(i);
-        if counts != self.x.sts[i].published {
-            let before = self.sts_json(i);
-            self.x.sts[i].published = counts;
-            let after = self.sts_json(i);
-            let s = &self.x.sts[i];
-            Self::push_patch(
-                ops,
-                "statefulsets",
-                Some(&self.namespaces[s.ns].name),
-                &s.name,
-                &before,
-                &after,
-            );
-        }
-        if let Some(s) = self.x.sts_svc[i] {
-            self.sync_service(s, now, ops);
-        }
-        if let Some(p) = self.x.sts_pdb[i] {
-            self.sync_pdb(p, now, ops);
-        }
-    }
-
-    /// The pod's `data` volume (StatefulSet pods).
-    pub(super) fn sts_volume(&self, i: usize, ordinal: usize) -> Value {
-        json!({"name": "data", "persistentVolumeClaim": {"claimName": format!("data-{}-{ordinal}", self.x.sts[i].name)}})
-    }
-
-    fn volume_params<R>(&self, v: &VolRec, f: impl FnOnce(&ob::VolumeParams) -> R) -> R {
-        let s = &self.x.sts[v.sts];
-        let pod = self.pods[s.pods[v.ordinal]].as_ref().expect("sts pod");
-        let node = pod.node.expect("sts pods are scheduled");
-        let claim = format!("data-{}-{}", s.name, v.ordinal);
-        let volume = format!("pvc-{}", v.claim_uid);
-        f(&ob::VolumeParams {
-            namespace: self.ns_name(s.ns),
-            claim: &claim,
-            claim_uid: &v.claim_uid,
-            claim_labels: &s.selector,
-            owner_pod: Some((&pod.name, &pod.uid)),
-            volume: &volume,
-            volume_uid: &v.pv_uid,
-            created: v.created,
-            bound: v.bound,
-            storage_gi: s.storage_gi,
-            storage_class: STORAGE_CLASSES[s.class].0,
-            node: &self.nodes[node].name,
-            zone: ZONES[node % ZONES.len()],
-        })
-    }
-
-    fn va_json(&self, v: &VolRec) -> Value {
-        let s = &self.x.sts[v.sts];
-        let node = self.pods[s.pods[v.ordinal]]
-            .as_ref()
-            .and_then(|p| p.node)
-            .expect("scheduled");
-        let device = format!("/dev/xvd{}", (b'b' + (v.ordinal % 24) as u8) as char);
-        ob::volume_attachment(
-            &format!("pvc-{}", v.claim_uid),
-            &self.nodes[node].name,
-            &v.va_uid,
-            at(v.bound, 20),
-            &device,
-        )
-    }
-
     // ----- CronJobs -----------------------------------------------------------------------
 
     fn init_cronjobs(&mut self, now: Timestamp) {
@@ -636,7 +434,31 @@ impl ClusterModel {
             active: &active,
             last_schedule: *last_schedule,
             last_successful: *last_successful,
+            starting_deadline: self.cron_deadlines(c).0,
+            active_deadline: self.cron_deadlines(c).1,
         })
+    }
+
+    /// (`startingDeadlineSeconds`, the jobs' `activeDeadlineSeconds`) of a CronJob: about a third
+    /// tolerate a late start of up to a few minutes, a quarter stop jobs that run past the next
+    /// slot. Derived from the uid, so the seed's random stream is untouched.
+    fn cron_deadlines(&self, c: usize) -> (Option<u32>, Option<u32>) {
+        let cr = &self.x.cronjobs[c];
+        let h = mix(hash_str(&cr.uid) ^ 0xdead);
+        let starting = (h % 100 < 35).then(|| [60, 120, 300][((h >> 8) % 3) as usize].min(cr.period as u32));
+        let active = ((h >> 16) % 100 < 25).then_some(cr.period as u32);
+        (starting, active)
+    }
+
+    /// `activeDeadlineSeconds` of a job: its CronJob's, or for about one one-off job in ten a
+    /// limit of 10 minutes to an hour.
+    pub(super) fn job_deadline(&self, j: usize) -> Option<u32> {
+        let job = self.jobs[j].as_ref()?;
+        if let Some(c) = job.cron {
+            return self.cron_deadlines(c).1;
+        }
+        let h = mix(hash_str(&job.uid) ^ 0xdead);
+        (h % 100 < 10).then(|| [600, 1800, 3600][((h >> 8) % 3) as usize])
     }
 
     /// Owner reference and scheduled-time annotation of a job its CronJob spawned.
@@ -842,6 +664,24 @@ impl ClusterModel {
             Target::ControlPlane => pairs(&[("component", "apiserver"), ("provider", "kubernetes")]),
             _ => pairs(&[("app.kubernetes.io/name", &r.name)]),
         };
+        let exposure = self.exposure(s);
+        let lb = match &exposure {
+            Exposure::LoadBalancer {
+                node_ports,
+                hostname,
+                ip,
+            } => Some(ob::LoadBalancer {
+                node_ports,
+                hostname: hostname.as_deref(),
+                ip: ip.as_deref(),
+                provisioned: at(r.created, 40),
+            }),
+            _ => None,
+        };
+        let external_ips: &[String] = match &exposure {
+            Exposure::ExternalIps(ips) => ips,
+            _ => &[],
+        };
         ob::service(&ob::ServiceParams {
             namespace: self.ns_name(r.ns),
             name: &r.name,
@@ -851,7 +691,47 @@ impl ClusterModel {
             selector,
             ports: &r.ports,
             cluster_ip: r.cluster_ip.as_deref(),
+            load_balancer: lb,
+            external_ips,
         })
+    }
+
+    /// How an application's Service is reached from outside: a few percent are LoadBalancers
+    /// (AWS gives a DNS name, other providers an IP, dual ones both), a couple use
+    /// `externalIPs`. Picked by position, so every cluster of ~30 Services has some; derived
+    /// from the uid, so the seed's random stream is untouched.
+    fn exposure(&self, s: usize) -> Exposure {
+        let r = &self.x.services[s];
+        if !matches!(r.target, Target::Deploy(_)) {
+            return Exposure::ClusterIp;
+        }
+        let h = mix(hash_str(&r.uid) ^ 0x5e_7c);
+        match s % 33 {
+            7 | 23 => {
+                let node_ports = (0..r.ports.len())
+                    .map(|i| 30_000 + (h.rotate_right(16 * i as u32) % 2768) as u16)
+                    .collect();
+                let hostname = format!(
+                    "k8s-{}-{}-{}.elb.eu-central-1.amazonaws.com",
+                    &self.ns_name(r.ns)[..self.ns_name(r.ns).len().min(9)],
+                    &r.name[..r.name.len().min(9)],
+                    hex_from(h, 10)
+                );
+                let ip = format!("198.51.100.{}", 1 + (h >> 40) % 254);
+                let (hostname, ip) = match (h >> 56) % 3 {
+                    0 => (Some(hostname), None),
+                    1 => (None, Some(ip)),
+                    _ => (Some(hostname), Some(ip)),
+                };
+                Exposure::LoadBalancer {
+                    node_ports,
+                    hostname,
+                    ip,
+                }
+            }
+            15 => Exposure::ExternalIps(vec![format!("203.0.113.{}", 1 + (h >> 8) % 254)]),
+            _ => Exposure::ClusterIp,
+        }
     }
 
     fn endpoints_params<R>(&self, s: usize, slice: bool, f: impl FnOnce(&ob::EndpointsParams) -> R) -> R {
@@ -1228,7 +1108,7 @@ impl ClusterModel {
                 out[by_ns[s.ns]].services += 1;
             }
         }
-        for v in &self.x.vols {
+        for v in self.x.vols.iter().filter(|v| v.released.is_none()) {
             let ns = self.x.sts[v.sts].ns;
             if by_ns[ns] != usize::MAX {
                 out[by_ns[ns]].pvcs += 1;
@@ -1277,10 +1157,13 @@ impl ClusterModel {
 
     // ----- Churn and listing --------------------------------------------------------------
 
-    /// Time-driven changes of a tick: lease renewals and CronJob schedules.
+    /// Time-driven changes of a tick: lease renewals, CronJob schedules, Ingress addresses and
+    /// CSRs.
     pub(super) fn churn_timed(&mut self, now: Timestamp, ops: &mut Vec<Op>) {
         self.renew_leases(now, ops);
         self.run_schedules(now, ops);
+        self.churn_changes(now, ops);
+        self.reclaim_volumes(now, ops);
     }
 
     /// End of a tick: the quota controller catches up.
@@ -1297,7 +1180,12 @@ impl ClusterModel {
             .filter(|s| s.ns.is_none())
             .map(|s| self.static_json(s));
         let pvs = self.x.vols.iter().map(|v| self.volume_params(v, ob::pv));
-        let vas = self.x.vols.iter().map(|v| self.va_json(v));
+        let vas = self
+            .x
+            .vols
+            .iter()
+            .filter(|v| v.attached.is_some())
+            .map(|v| self.va_json(v));
         statics.chain(pvs).chain(vas)
     }
 
@@ -1349,7 +1237,11 @@ impl ClusterModel {
 
     /// PVCs (after the pods owning them).
     pub(super) fn claim_objects(&self) -> impl Iterator<Item = Value> + '_ {
-        self.x.vols.iter().map(|v| self.volume_params(v, ob::pvc))
+        self.x
+            .vols
+            .iter()
+            .filter(|v| v.released.is_none())
+            .map(|v| self.volume_params(v, ob::pvc))
     }
 }
 
