@@ -2,10 +2,8 @@
 //! [`crate::families`]: resource names, Kubernetes API coordinates and default enablement come from
 //! each kind's type, so no other list of kinds exists. Everything else works on `dyn KindHandle`.
 
-use std::any::TypeId;
 use std::sync::{Arc, LazyLock};
 
-use k8s_openapi::NamespaceResourceScope;
 use kube::Client;
 use tokio::task::JoinSet;
 
@@ -61,15 +59,11 @@ impl KindVisitor for TableBuilder {
             group: <K as k8s_openapi::Resource>::GROUP,
             version: <K as k8s_openapi::Resource>::VERSION,
             api_version: <K as k8s_openapi::Resource>::API_VERSION,
-            namespaced: namespaced::<K>(),
+            namespaced: K::namespaced(),
             enablement,
             make: handle::<K>,
         });
     }
-}
-
-fn namespaced<K: ObjectFamilies>() -> bool {
-    TypeId::of::<<K as k8s_openapi::Resource>::Scope>() == TypeId::of::<NamespaceResourceScope>()
 }
 
 static TABLE: LazyLock<Vec<KindEntry>> = LazyLock::new(|| {
@@ -146,7 +140,7 @@ impl<K: ObjectFamilies> KindHandle for Kind<K> {
     }
 
     fn namespaced(&self) -> bool {
-        namespaced::<K>()
+        K::namespaced()
     }
 
     fn new_store(&self, namespaces: &[String]) -> KindStore {

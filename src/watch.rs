@@ -134,9 +134,7 @@ impl<K: ObjectFamilies> KindRenderer<K> {
 /// KSM's `--namespaces-denylist`: ANDed `metadata.namespace!=X` field selectors, for namespaced
 /// kinds only (a cluster-scoped object has no namespace to exclude).
 pub fn denylist_selector<K: ObjectFamilies>(denylist: &[String]) -> Option<String> {
-    let namespaced = std::any::TypeId::of::<<K as k8s_openapi::Resource>::Scope>()
-        == std::any::TypeId::of::<k8s_openapi::NamespaceResourceScope>();
-    (namespaced && !denylist.is_empty()).then(|| {
+    (K::namespaced() && !denylist.is_empty()).then(|| {
         denylist
             .iter()
             .map(|n| format!("metadata.namespace!={n}"))

@@ -194,6 +194,12 @@ pub trait ObjectFamilies:
     fn base_label_values(&self) -> Vec<&str>;
     /// Every family of this kind, in output order.
     fn families() -> Vec<FamilyDef<Self>>;
+    /// Whether objects of this kind live in namespaces (from the type's `k8s_openapi` scope).
+    fn namespaced() -> bool {
+        std::any::TypeId::of::<<Self as k8s_openapi::Resource>::Scope>()
+            == std::any::TypeId::of::<k8s_openapi::NamespaceResourceScope>()
+    }
+
     /// The few facts other parts of the exporter join on (see [`ObjectIndex`]); kept beside the
     /// rendered bytes. Most kinds have none.
     fn index(&self) -> Option<ObjectIndex> {
