@@ -12,15 +12,19 @@ use tokio::task::JoinSet;
 use crate::cli::{FamilyOptions, ListenArgs, RunArgs};
 use crate::kinds;
 use crate::server::{self, AppState};
+use crate::sharding::{ShardFilter, ShardSource, ShardingOptions};
 use crate::store::{KindStore, Store};
 use crate::telemetry::Telemetry;
 use crate::usage::{self, UsageConfig, UsageFamilies};
 use crate::watch::WatchSettings;
+use crate::{autoshard, client};
 
 /// Everything needed to start the exporter against an API server.
 pub struct ExporterConfig {
-    /// Client for the API server.
-    pub client: Client,
+    /// How to reach the API server; the watchers' client is built from it, instrumented.
+    pub kube: kube::Config,
+    /// Which objects this shard keeps.
+    pub sharding: ShardingOptions,
     /// Validated family options.
     pub families: FamilyOptions,
     /// Namespaces to watch (empty = all).
@@ -49,11 +53,15 @@ pub struct RunningExporter {
     tasks: JoinSet<()>,
     /// Tasks that only end when aborted (watchers, the usage poller).
     background: usize,
+    /// `--shutdown-grace-period`: how long the listeners may drain.
+    shutdown_grace: std::time::Duration,
 }
 
 impl RunningExporter {
     /// Binds the listeners and starts the watchers.
     pub async fn start(config: ExporterConfig) -> anyhow::Result<RunningExporter> {
+        // First, so a bad serving flag or web config stops start-up before anything runs.
+        let server_options = config.listen.server_options().map_err(anyhow::Error::msg)?;
         let handles = kinds::registry(
             &config.families.resources,
             &config.families.filter,
@@ -72,10 +80,23 @@ impl RunningExporter {
         }
         let store = Arc::new(Store::new(kind_stores));
         let telemetry = Arc::new(Telemetry::new().context("registering telemetry")?);
-        let state = AppState {
-            store: store.clone(),
-            telemetry: telemetry.clone(),
+        let method = config.sharding.method;
+        let initial_filter = match &config.sharding.source {
+            ShardSource::Static(assignment) => {
+                telemetry.set_shard(assignment.ordinal, assignment.total);
+                Some(ShardFilter::new(method, *assignment))
+            }
+            ShardSource::Auto { .. } => None,
         };
+        let (shard_tx, shard_rx) = watch::channel(initial_filter);
+        let client = client::watcher_client(
+            config.kube.clone(),
+            telemetry.clone(),
+            shard_rx.clone(),
+            config.sharding.server_side(),
+        )
+        .context("building the Kubernetes client")?;
+        let state = AppState::new(store.clone(), telemetry.clone(), server_options.max_concurrent_scrapes);
         let listen = &config.listen;
         let main_listener = server::bind(&listen.host, listen.port)
             .await
@@ -97,11 +118,12 @@ impl RunningExporter {
             (telemetry_listener, server::telemetry_router(state)),
         ] {
             let mut stopped = stopped.clone();
+            let options = server_options.clone();
             tasks.spawn(async move {
                 let shutdown = async move {
                     let _ = stopped.wait_for(|s| *s).await;
                 };
-                if let Err(e) = server::serve(listener, router, shutdown).await {
+                if let Err(e) = server::serve(listener, router, &options, shutdown).await {
                     tracing::error!(error = %e, "HTTP server failed");
                 }
             });
@@ -109,10 +131,23 @@ impl RunningExporter {
         let settings = WatchSettings {
             page_size: config.page_size,
             namespaces_denylist: config.namespaces_denylist.clone(),
+            shard: shard_rx,
         };
         let servers = tasks.len();
         for handle in &handles {
-            handle.spawn_watchers(&config.client, &store, &settings, &telemetry, &mut tasks);
+            handle.spawn_watchers(&client, &store, &settings, &telemetry, &mut tasks);
+        }
+        if let ShardSource::Auto { pod, namespace } = &config.sharding.source {
+            // Its own client: KSM's list/watch counters are about the exported kinds only.
+            let plain = Client::try_from(config.kube.clone()).context("building the Kubernetes client")?;
+            tasks.spawn(autoshard::run(
+                plain,
+                pod.clone(),
+                namespace.clone(),
+                method,
+                shard_tx,
+                telemetry.clone(),
+            ));
         }
         if let (Some(usage), Some(families)) = (config.usage, usage_families) {
             tasks.spawn(usage::run(usage.client, store.clone(), families, usage.settings));
@@ -121,6 +156,7 @@ impl RunningExporter {
         tracing::info!(
             metrics = %metrics_addr,
             telemetry = %telemetry_addr,
+            tls = server_options.tls.is_some(),
             resources = %config.families.resources.join(","),
             "kube-state-exporter started"
         );
@@ -132,13 +168,19 @@ impl RunningExporter {
             stop,
             tasks,
             background,
+            shutdown_grace: server_options.shutdown_grace_period,
         })
     }
 
-    /// Stops the listeners (letting in-flight scrapes finish briefly) and the watchers.
+    /// Stops the listeners (new connections refused, requests in flight given
+    /// `--shutdown-grace-period` to finish), then the watchers, which keep the cache current
+    /// for those last scrapes.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        let drained = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+        // The listeners close leftover connections at the end of the grace period themselves;
+        // the margin only covers that closing.
+        let limit = self.shutdown_grace + std::time::Duration::from_secs(1);
+        let drained = tokio::time::timeout(limit, async {
             // Servers end on the signal; watchers and the poller never end on their own.
             while self.tasks.len() > self.background {
                 if self.tasks.join_next().await.is_none() {
@@ -185,17 +227,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let families = args.families.validate().map_err(anyhow::Error::msg)?;
     let (namespaces, namespaces_denylist) = args.validate_namespaces().map_err(anyhow::Error::msg)?;
     let usage_settings = args.validate_usage(&families.resources).map_err(anyhow::Error::msg)?;
+    let sharding = args.validate_sharding().map_err(anyhow::Error::msg)?;
     let kube_config = kube_config_from_args(&args).await?;
-    let client = Client::try_from(kube_config.clone()).context("building the Kubernetes client")?;
     let usage = match usage_settings {
         Some(settings) => Some(UsageConfig {
-            client: usage::no_retry_client(kube_config).context("building the metrics.k8s.io client")?,
+            client: usage::no_retry_client(kube_config.clone()).context("building the metrics.k8s.io client")?,
             settings,
         }),
         None => None,
     };
     let exporter = RunningExporter::start(ExporterConfig {
-        client,
+        kube: kube_config,
+        sharding,
         families,
         namespaces,
         page_size: args.watch_page_size,

@@ -2,6 +2,7 @@
 //! its name before anything starts.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -9,16 +10,34 @@ use clap::{Args, Parser, Subcommand};
 use crate::families::allowlist::Allowlist;
 use crate::families::{Allowlists, FamilyFilter};
 use crate::kinds;
+use crate::logging::{LogFormat, LogLevel};
+use crate::server::ServerOptions;
+use crate::server::tls::TlsReloader;
+use crate::server::web_config::WebConfig;
+use crate::sharding::{Assignment, Method, ShardSource, ShardingOptions};
 use crate::usage::UsageSettings;
 use crate::usage::parse::parse_go_duration;
 
 /// Kubernetes object state as Prometheus metrics, compatible with kube-state-metrics.
 #[derive(Parser, Debug)]
-#[command(name = "kube-state-exporter", version, about, long_about = None)]
+#[command(
+    name = "kube-state-exporter",
+    version = crate::version::SHORT,
+    about,
+    long_about = None,
+    // `--port 1 run` would otherwise drop `--port 1` silently: run's flags go after `run` or without it.
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// What to do; without a subcommand the exporter runs against the cluster (`run`).
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Log line format: `text`, or `json` (one object per line) for log pipelines.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Most verbose level logged. A non-empty RUST_LOG (tracing's filter syntax) replaces it.
+    #[arg(long, global = true, value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
     /// Flags of `run`, accepted without the subcommand.
     #[command(flatten)]
     pub run: RunArgs,
@@ -26,6 +45,8 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Subcommand, Debug)]
+// Parsed once at start-up: boxing `RunArgs` would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Watch a cluster (kubeconfig, KUBECONFIG or in-cluster) and serve /metrics.
     Run(RunArgs),
@@ -37,6 +58,8 @@ pub enum Command {
     Sim(SimArgs),
     /// Measure sync, memory, scrape latency and event throughput at several scales.
     Bench(BenchArgs),
+    /// Print the version, git commit, compiler and target.
+    Version,
 }
 
 /// What selects and shapes the metric families (shared by `run`, `render` and `demo`).
@@ -64,7 +87,7 @@ pub struct FamilyArgs {
 }
 
 /// Listener flags.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
 pub struct ListenArgs {
     /// Address to serve /metrics, /healthz, /livez and /readyz on.
     #[arg(long, default_value = "::")]
@@ -78,11 +101,97 @@ pub struct ListenArgs {
     /// Port for the exporter's own metrics.
     #[arg(long, default_value_t = 8081)]
     pub telemetry_port: u16,
+    /// Web config file in the Prometheus exporter-toolkit format (TLS, client certificates,
+    /// basic auth, response headers, rate limit) for both listeners; KSM's `--tls-config`.
+    /// Certificate files are re-read when they change.
+    #[arg(long, visible_alias = "tls-config", value_name = "FILE")]
+    pub tls_config_file: Option<PathBuf>,
+    /// The whole request must arrive within this (Go duration, 0 = no limit).
+    #[arg(long, default_value = "1m")]
+    pub server_read_timeout: String,
+    /// A response must be written within this from its request's arrival, else the connection
+    /// is closed: a scraper that stops reading is cut (0 = no limit).
+    #[arg(long, default_value = "1m")]
+    pub server_write_timeout: String,
+    /// Keep-alive connections idle this long are closed (0 = the read timeout).
+    #[arg(long, default_value = "5m")]
+    pub server_idle_timeout: String,
+    /// The request line and headers must arrive within this (0 = the read timeout).
+    #[arg(long, default_value = "5s")]
+    pub server_read_header_timeout: String,
+    /// /metrics responses produced at once; more get 503 with `Retry-After: 1`. Each holds a
+    /// snapshot's pointers, a queue of chunks and a compressor, so this bounds scrape memory;
+    /// 10 leaves room for several Prometheus replicas and ad-hoc curls.
+    #[arg(long, default_value_t = 10)]
+    pub max_concurrent_scrapes: usize,
+    /// On SIGTERM/SIGINT, how long requests in flight may take to finish before the
+    /// listeners close; new connections are refused at once.
+    #[arg(long, default_value = "10s")]
+    pub shutdown_grace_period: String,
+}
+
+impl Default for ListenArgs {
+    /// The flags' defaults.
+    fn default() -> Self {
+        ListenArgs {
+            host: "::".into(),
+            port: 8080,
+            telemetry_host: "::".into(),
+            telemetry_port: 8081,
+            tls_config_file: None,
+            server_read_timeout: "1m".into(),
+            server_write_timeout: "1m".into(),
+            server_idle_timeout: "5m".into(),
+            server_read_header_timeout: "5s".into(),
+            max_concurrent_scrapes: 10,
+            shutdown_grace_period: "10s".into(),
+        }
+    }
+}
+
+impl ListenArgs {
+    /// Validates the serving flags and loads the web config file (and its certificates).
+    /// Errors name the flag, and for the web config the field.
+    pub fn server_options(&self) -> Result<ServerOptions, String> {
+        let duration = |flag: &str, raw: &str| {
+            parse_go_duration(raw)
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(Duration::from_secs_f64)
+                .ok_or_else(|| format!("--{flag}: invalid duration {raw:?} (use e.g. 5s, 1m, 1m30s; 0 = no limit)"))
+        };
+        if self.max_concurrent_scrapes == 0 {
+            return Err("--max-concurrent-scrapes: must be at least 1".into());
+        }
+        let mut options = ServerOptions {
+            read_timeout: duration("server-read-timeout", &self.server_read_timeout)?,
+            write_timeout: duration("server-write-timeout", &self.server_write_timeout)?,
+            idle_timeout: duration("server-idle-timeout", &self.server_idle_timeout)?,
+            read_header_timeout: duration("server-read-header-timeout", &self.server_read_header_timeout)?,
+            max_concurrent_scrapes: self.max_concurrent_scrapes,
+            shutdown_grace_period: duration("shutdown-grace-period", &self.shutdown_grace_period)?,
+            web: None,
+            tls: None,
+        };
+        if let Some(path) = &self.tls_config_file {
+            let flag = |e: String| format!("--tls-config-file {}: {e}", path.display());
+            let web = WebConfig::load(path).map_err(flag)?;
+            if let Some(tls) = &web.tls {
+                options.tls = Some(Arc::new(TlsReloader::new(tls.clone()).map_err(flag)?));
+            }
+            options.web = Some(Arc::new(web));
+        }
+        Ok(options)
+    }
 }
 
 /// Flags of `run`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
+    /// YAML options file with KSM's config keys (`resources`, `namespaces`, `port`, …) and this
+    /// exporter's flags (`usage_interval`, …); its values override the command line. Read once
+    /// at start-up: restart to apply a change.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Path to a kubeconfig. Default: $KUBECONFIG, ~/.kube/config, then in-cluster config.
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
@@ -100,6 +209,27 @@ pub struct RunArgs {
     /// Page size (`limit`) of the initial lists.
     #[arg(long, default_value_t = 500)]
     pub watch_page_size: u32,
+    /// This instance's zero-based shard: it keeps the objects whose UID hashes to it (KSM's
+    /// FNV-1a + jump hash, so shards are interchangeable with KSM's).
+    #[arg(long, default_value_t = 0)]
+    pub shard: u32,
+    /// Number of shards; 1 = no sharding.
+    #[arg(long, default_value_t = 1)]
+    pub total_shards: u32,
+    /// Auto-sharding: this pod's name (downward API). With --pod-namespace, the shard is the
+    /// pod's ordinal in its StatefulSet of `spec.replicas` shards, followed live; --shard and
+    /// --total-shards are then ignored, as in KSM.
+    #[arg(long, default_value = "")]
+    pub pod: String,
+    /// Auto-sharding: this pod's namespace (downward API).
+    #[arg(long, default_value = "")]
+    pub pod_namespace: String,
+    /// Divide objects by FNV-1a hash ranges and ask the API server to filter them
+    /// (KEP-5866 `shardSelector`, Kubernetes 1.36+ with the ShardedListAndWatch feature gate), so
+    /// a shard downloads only its own objects; without the gate the shard filters them itself.
+    /// Range shards are not jump-hash shards: a fleet uses one mode throughout.
+    #[arg(long)]
+    pub server_side_sharding: bool,
     /// Poll metrics.k8s.io (metrics-server) for node and pod usage and export its health;
     /// `--usage=false` turns the polling and those families off. Needs the pods and nodes resources.
     #[arg(
@@ -345,6 +475,48 @@ impl RunArgs {
         }))
     }
 
+    /// Validates the sharding flags; errors name the flag.
+    pub fn validate_sharding(&self) -> Result<ShardingOptions, String> {
+        let method = if self.server_side_sharding {
+            Method::Ranges
+        } else {
+            Method::Jump
+        };
+        let pod = self.pod.trim();
+        let namespace = self.pod_namespace.trim();
+        if !pod.is_empty() || !namespace.is_empty() {
+            if pod.is_empty() || namespace.is_empty() {
+                return Err("--pod and --pod-namespace: auto-sharding needs both".into());
+            }
+            if self.shard != 0 || self.total_shards != 1 {
+                tracing::warn!("--shard and --total-shards are ignored while auto-sharding (--pod)");
+            }
+            return Ok(ShardingOptions {
+                source: ShardSource::Auto {
+                    pod: pod.to_string(),
+                    namespace: namespace.to_string(),
+                },
+                method,
+            });
+        }
+        if self.total_shards == 0 {
+            return Err("--total-shards: must be at least 1".into());
+        }
+        if self.shard >= self.total_shards {
+            return Err(format!(
+                "--shard: must be below --total-shards ({}), got {}",
+                self.total_shards, self.shard
+            ));
+        }
+        Ok(ShardingOptions {
+            source: ShardSource::Static(Assignment {
+                ordinal: self.shard,
+                total: self.total_shards,
+            }),
+            method,
+        })
+    }
+
     /// Validates `--namespaces`, `--namespaces-denylist` and the page size; errors name the
     /// flag. Returns the namespaces to watch (empty = all) and those to exclude.
     pub fn validate_namespaces(&self) -> Result<(Vec<String>, Vec<String>), String> {
@@ -517,6 +689,59 @@ mod tests {
         };
         assert!(run.validate_namespaces().unwrap_err().starts_with("--watch-page-size"));
         assert!(Cli::try_parse_from(["kube-state-exporter", "--port", "notaport"]).is_err());
+    }
+
+    #[test]
+    fn run_flags_before_a_subcommand_are_refused_not_dropped() {
+        assert!(Cli::try_parse_from(["kube-state-exporter", "--port", "1", "run"]).is_err());
+        let cli = Cli::try_parse_from(["kube-state-exporter", "run", "--port", "1"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Run(r)) if r.listen.port == 1));
+        assert_eq!(
+            Cli::try_parse_from(["kube-state-exporter", "--port", "1"])
+                .unwrap()
+                .run
+                .listen
+                .port,
+            1
+        );
+    }
+
+    #[test]
+    fn sharding_flags_are_checked() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["kube-state-exporter", "run"];
+            argv.extend_from_slice(args);
+            let Some(Command::Run(run)) = Cli::try_parse_from(argv).unwrap().command else {
+                unreachable!()
+            };
+            run.validate_sharding()
+        };
+        assert_eq!(parse(&[]).unwrap(), ShardingOptions::default());
+        assert_eq!(
+            parse(&["--shard", "2", "--total-shards", "3", "--server-side-sharding"]).unwrap(),
+            ShardingOptions {
+                source: ShardSource::Static(Assignment { ordinal: 2, total: 3 }),
+                method: Method::Ranges,
+            }
+        );
+        assert_eq!(
+            parse(&["--pod", "kse-1", "--pod-namespace", "monitoring", "--shard", "5"]).unwrap(),
+            ShardingOptions {
+                source: ShardSource::Auto {
+                    pod: "kse-1".into(),
+                    namespace: "monitoring".into()
+                },
+                method: Method::Jump,
+            }
+        );
+        for (args, error) in [
+            (&["--shard", "3", "--total-shards", "3"][..], "--shard: must be below"),
+            (&["--total-shards", "0"][..], "--total-shards: must be at least 1"),
+            (&["--pod", "kse-1"][..], "--pod and --pod-namespace"),
+        ] {
+            let e = parse(args).unwrap_err();
+            assert!(e.starts_with(error), "{args:?}: {e}");
+        }
     }
 
     #[test]

@@ -340,6 +340,13 @@ mod tests {
         telemetry.relists.with_label_values(&["pods"]).inc();
         telemetry.last_event.with_label_values(&["pods"]).set(1);
         telemetry
+            .ksm_list_total
+            .with_label_values(&["success", "*v1.Pod"])
+            .inc();
+        telemetry.ksm_watch_total.with_label_values(&["error", "*v1.Pod"]).inc();
+        telemetry.server_side_sharding.with_label_values(&["pods"]).set(1);
+        telemetry.set_shard(1, 3);
+        telemetry
             .http_duration
             .with_label_values(&["metrics", "get"])
             .observe(0.1);

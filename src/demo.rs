@@ -70,11 +70,10 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     let sim = Sim::start().await.context("starting the simulated API server")?;
     let mut model = populate(&sim, args.objects, args.seed)?;
     let kube_config = kube::Config::new(sim.url().parse()?);
-    let client = kube::Client::try_from(kube_config.clone())?;
     // Usage from the simulator's metrics.k8s.io, polled at metrics-server's own resolution.
     let usage = match usage::check_resources(&families.resources) {
         Ok(()) => Some(UsageConfig {
-            client: usage::no_retry_client(kube_config)?,
+            client: usage::no_retry_client(kube_config.clone())?,
             settings: UsageSettings {
                 interval: Duration::from_secs(15),
                 ..UsageSettings::default()
@@ -86,7 +85,8 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         }
     };
     let exporter = RunningExporter::start(ExporterConfig {
-        client,
+        kube: kube_config,
+        sharding: Default::default(),
         usage,
         families,
         namespaces: Vec::new(),
@@ -97,6 +97,7 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
             port: args.port,
             telemetry_host: args.telemetry_host.clone(),
             telemetry_port: args.telemetry_port,
+            ..ListenArgs::default()
         },
     })
     .await?;

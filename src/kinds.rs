@@ -43,6 +43,12 @@ impl KindEntry {
         }
     }
 
+    /// The Go type name KSM labels its list/watch counters with (`*v1.Pod`,
+    /// `*v2.HorizontalPodAutoscaler`): the package is the API version.
+    pub fn go_type(&self) -> String {
+        format!("*{}.{}", self.version, self.kind)
+    }
+
     /// A handle configured with the family filter and allowlists.
     pub fn handle(&self, filter: &FamilyFilter, allowlists: &Allowlists) -> Box<dyn KindHandle> {
         (self.make)(filter, allowlists)

@@ -1,23 +1,13 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use kube_state_exporter::cli::{Cli, Command};
+use kube_state_exporter::cli::Command;
+use kube_state_exporter::config::{self, ParseError};
 use kube_state_exporter::exposition::Format;
-use kube_state_exporter::{app, bench, demo, render};
+use kube_state_exporter::{app, bench, demo, logging, render, version};
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube_runtime=warn,kube_client=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-}
 
 fn render_command(args: kube_state_exporter::cli::RenderArgs) -> ExitCode {
     let options = match args.families.validate_for_render() {
@@ -62,11 +52,31 @@ fn render_command(args: kube_state_exporter::cli::RenderArgs) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging();
+    // The command line, with `--config FILE` applied on top of it for `run`.
+    let (cli, config_file) = match config::parse(std::env::args_os()) {
+        Ok(parsed) => parsed,
+        Err(ParseError::Clap(e)) => e.exit(),
+        Err(ParseError::Config(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(cli.log_format, cli.log_level);
+    if let Some(file) = &config_file {
+        tracing::info!(
+            file = %file.path.display(),
+            keys = %file.key_list(),
+            "options read from the config file (once: restart to apply a change)"
+        );
+    }
     let command = cli.command.unwrap_or(Command::Run(cli.run));
-    if let Command::Render(args) = command {
-        return render_command(args);
+    match command {
+        Command::Render(args) => return render_command(args),
+        Command::Version => {
+            print!("{}", version::report());
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -81,13 +91,19 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run_demo(args).await,
             Command::Sim(args) => demo::run_sim(args).await,
             Command::Bench(args) => bench::run(args).await,
-            Command::Render(_) => Ok(()),
+            Command::Render(_) | Command::Version => Ok(()),
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let message = format!("{e:#}");
+            // A value from the config file that failed validation: name the file and key.
+            let message = match &config_file {
+                Some(file) => file.explain(&message),
+                None => message,
+            };
+            eprintln!("error: {message}");
             ExitCode::from(2)
         }
     }

@@ -2,10 +2,19 @@
 //! the object metrics as in KSM. Names are listed in `metric-families/telemetry.yaml`.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::store::Store;
+
+/// The background compression queue, read from the store's counters at each render.
+struct PrecompressGauges {
+    queued: IntGauge,
+    peak: IntGauge,
+    skipped: IntCounter,
+    dropped: IntCounter,
+}
 
 /// Counters and gauges about watching, the cache and scrapes.
 pub struct Telemetry {
@@ -28,6 +37,23 @@ pub struct Telemetry {
     /// Body bytes of the last `/metrics` response before compression.
     pub scrape_bytes: Histogram,
     build_info: IntGauge,
+    /// KSM's `kube_state_metrics_list_total{result,resource}` (resource = Go type, `*v1.Pod`).
+    pub ksm_list_total: IntCounterVec,
+    /// KSM's `kube_state_metrics_watch_total{result,resource}`.
+    pub ksm_watch_total: IntCounterVec,
+    /// KSM's `kube_state_metrics_shard_ordinal{shard_ordinal}`.
+    shard_ordinal: IntGaugeVec,
+    /// KSM's `kube_state_metrics_total_shards`.
+    total_shards: IntGauge,
+    /// 1 when the API server applied the shard selector to the last list, by resource.
+    pub server_side_sharding: IntGaugeVec,
+    ksm_build_info: IntGaugeVec,
+    precompress: PrecompressGauges,
+    // --- serving layer (src/server/) ---
+    /// `/metrics` requests refused with 503 because `--max-concurrent-scrapes` were in flight.
+    pub scrapes_rejected: IntCounter,
+    /// `/metrics` responses being produced or sent.
+    pub scrapes_in_flight: IntGauge,
 }
 
 impl Telemetry {
@@ -109,6 +135,66 @@ impl Telemetry {
                 .const_label("version", env!("CARGO_PKG_VERSION")),
         )?;
         build_info.set(1);
+        // KSM's self-metrics under KSM's names, so its alerts (list/watch errors, sharding
+        // mismatch, missing shards) work on this exporter unchanged.
+        let ksm_list_total = IntCounterVec::new(
+            Opts::new(
+                "kube_state_metrics_list_total",
+                "Number of total resource list in kube-state-metrics",
+            ),
+            &["result", "resource"],
+        )?;
+        let ksm_watch_total = IntCounterVec::new(
+            Opts::new(
+                "kube_state_metrics_watch_total",
+                "Number of total resource watches in kube-state-metrics",
+            ),
+            &["result", "resource"],
+        )?;
+        let shard_ordinal = IntGaugeVec::new(
+            Opts::new(
+                "kube_state_metrics_shard_ordinal",
+                "Current sharding ordinal/index of this instance",
+            ),
+            &["shard_ordinal"],
+        )?;
+        let total_shards = IntGauge::with_opts(Opts::new(
+            "kube_state_metrics_total_shards",
+            "Number of total shards this instance is aware of",
+        ))?;
+        let server_side_sharding = IntGaugeVec::new(
+            Opts::new(
+                "kube_state_exporter_server_side_sharding",
+                "1 when the API server applied the shard selector to the last list of the resource, 0 when this shard filtered the objects itself.",
+            ),
+            &["resource"],
+        )?;
+        let ksm_build_info = IntGaugeVec::new(
+            Opts::new(
+                "kube_state_metrics_build_info",
+                "A metric with a constant '1' value labeled by version, revision, branch, goversion from which kube_state_metrics was built, and the goos and goarch for the build.",
+            ),
+            // Prometheus' version collector's labels; the Go-only ones stay empty.
+            &["version", "revision", "branch", "goversion", "goos", "goarch", "tags"],
+        )?;
+        ksm_build_info
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                crate::version::GIT_COMMIT,
+                "",
+                "",
+                std::env::consts::OS,
+                std::env::consts::ARCH,
+                "",
+            ])
+            .set(1);
+        for c in [&ksm_list_total, &ksm_watch_total] {
+            registry.register(Box::new(c.clone()))?;
+        }
+        for g in [&shard_ordinal, &server_side_sharding, &ksm_build_info] {
+            registry.register(Box::new(g.clone()))?;
+        }
+        registry.register(Box::new(total_shards.clone()))?;
         for c in [&events, &watch_errors, &decode_errors, &relists] {
             registry.register(Box::new(c.clone()))?;
         }
@@ -118,6 +204,40 @@ impl Telemetry {
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(scrape_bytes.clone()))?;
         registry.register(Box::new(build_info.clone()))?;
+        // --- serving layer (src/server/) ---
+        let scrapes_rejected = IntCounter::with_opts(Opts::new(
+            "kube_state_exporter_scrapes_rejected_total",
+            "/metrics requests answered 503 because --max-concurrent-scrapes responses were in flight.",
+        ))?;
+        let scrapes_in_flight = IntGauge::with_opts(Opts::new(
+            "kube_state_exporter_scrapes_in_flight",
+            "/metrics responses being produced or sent.",
+        ))?;
+        registry.register(Box::new(scrapes_rejected.clone()))?;
+        registry.register(Box::new(scrapes_in_flight.clone()))?;
+        // --- background compression (src/store/precompress.rs) ---
+        let precompress = PrecompressGauges {
+            queued: IntGauge::with_opts(Opts::new(
+                "kube_state_exporter_precompress_queue_blocks",
+                "Cache blocks waiting for background gzip compression.",
+            ))?,
+            peak: IntGauge::with_opts(Opts::new(
+                "kube_state_exporter_precompress_queue_peak_blocks",
+                "Most cache blocks ever waiting for background gzip compression at once.",
+            ))?,
+            skipped: IntCounter::with_opts(Opts::new(
+                "kube_state_exporter_precompress_skipped_blocks_total",
+                "Queued cache blocks replaced (and freed) before background compression reached them.",
+            ))?,
+            dropped: IntCounter::with_opts(Opts::new(
+                "kube_state_exporter_precompress_dropped_blocks_total",
+                "Cache blocks not queued for background compression because the queue was full; scrapes compress them.",
+            ))?,
+        };
+        registry.register(Box::new(precompress.queued.clone()))?;
+        registry.register(Box::new(precompress.peak.clone()))?;
+        registry.register(Box::new(precompress.skipped.clone()))?;
+        registry.register(Box::new(precompress.dropped.clone()))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
         Ok(Telemetry {
@@ -133,7 +253,25 @@ impl Telemetry {
             http_duration,
             scrape_bytes,
             build_info,
+            ksm_list_total,
+            ksm_watch_total,
+            shard_ordinal,
+            total_shards,
+            server_side_sharding,
+            ksm_build_info,
+            scrapes_rejected,
+            scrapes_in_flight,
+            precompress,
         })
+    }
+
+    /// Publishes the shard this instance serves (KSM's two sharding gauges).
+    pub fn set_shard(&self, ordinal: u32, total: u32) {
+        self.shard_ordinal.reset();
+        self.shard_ordinal
+            .with_label_values(&[&ordinal.to_string()])
+            .set(i64::from(ordinal));
+        self.total_shards.set(i64::from(total));
     }
 
     /// Text exposition of the exporter's own metrics, with cache gauges refreshed from the store.
@@ -146,7 +284,17 @@ impl Telemetry {
                 .with_label_values(&[kind.resource()])
                 .set(i64::from(kind.is_synced()));
         }
-        let _ = &self.build_info;
+        let _ = (&self.build_info, &self.ksm_build_info);
+        let queue = crate::store::precompress::stats();
+        self.precompress.queued.set(queue.queued as i64);
+        self.precompress.peak.set(queue.peak as i64);
+        // The store counts in atomics; the counters catch up to them.
+        self.precompress
+            .skipped
+            .inc_by(queue.skipped.saturating_sub(self.precompress.skipped.get()));
+        self.precompress
+            .dropped
+            .inc_by(queue.dropped.saturating_sub(self.precompress.dropped.get()));
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::warn!(error = %e, "encoding telemetry failed");

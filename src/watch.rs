@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -16,7 +16,9 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
 use serde::{Deserialize, Deserializer};
 
+use crate::client::ShardWatch;
 use crate::families::{EnabledFamilies, ObjectFamilies, RenderContext};
+use crate::sharding::ShardFilter;
 use crate::store::{ObjectKey, Relist, Scope};
 use crate::telemetry::Telemetry;
 
@@ -101,6 +103,8 @@ pub struct WatchSettings {
     /// Namespaces whose objects a namespaced kind's lists and watches exclude
     /// (`--namespaces-denylist`).
     pub namespaces_denylist: Vec<String>,
+    /// The objects this shard keeps; a change re-lists (or, when it only narrows, prunes).
+    pub shard: ShardWatch,
 }
 
 /// What a watcher needs to render one kind.
@@ -170,11 +174,48 @@ pub async fn run<K: ObjectFamilies>(
     if let Some(fields) = denylist_selector::<K>(&settings.namespaces_denylist) {
         config = config.fields(&fields);
     }
-    let mut events = watcher::watcher(api, config).default_backoff().boxed();
     let resource = K::URL_PATH_SEGMENT;
     let namespace = scope.namespace().unwrap_or("").to_string();
+    let mut shard = settings.shard.clone();
+    let Some(mut filter) = assigned_filter(&mut shard, scope).await else {
+        return;
+    };
+    let start = || watcher::watcher(api.clone(), config.clone()).default_backoff().boxed();
+    let mut events = start();
     let mut relist: Option<Relist> = None;
-    while let Some(event) = events.next().await {
+    let mut errors = ErrorRound::default();
+    let mut shard_open = true;
+    loop {
+        let event = tokio::select! {
+            changed = shard.changed(), if shard_open => {
+                shard_open = changed.is_ok();
+                let Some(next) = shard.borrow_and_update().clone() else { continue };
+                if next == filter {
+                    continue;
+                }
+                if next.is_narrowing_of(&filter) {
+                    // Objects that left this shard are dropped in place: what stays is current.
+                    let dropped = scope.retain(|uid| next.keeps(uid));
+                    tracing::info!(resource, namespace, dropped, shard = %next.current(), "shard narrowed; objects handed over dropped");
+                } else {
+                    // New objects are ours: list again with the new filter. The live state is
+                    // served until that list is swapped in, so no object goes missing meanwhile.
+                    tracing::info!(resource, namespace, shard = %next.current(), "shard assignment changed; relisting");
+                    events = start();
+                    relist = None;
+                }
+                filter = next;
+                continue;
+            }
+            event = events.next() => match event {
+                Some(event) => event,
+                None => break,
+            },
+        };
+        if event_uid(&event).is_some_and(|uid| !filter.keeps(uid)) {
+            continue;
+        }
+        errors.observe(&event, resource, &namespace);
         match event {
             Ok(Event::Init) => relist = Some(scope.begin_relist()),
             Ok(Event::InitApply(obj)) => {
@@ -223,12 +264,36 @@ pub async fn run<K: ObjectFamilies>(
             Err(error) => {
                 telemetry.watch_errors.with_label_values(&[resource]).inc();
                 let message = error_message(&error);
-                tracing::warn!(resource, namespace, error = %message, "list/watch failed; retrying with backoff");
+                errors.report(ErrorClass::of(&error), &message, resource, &namespace);
                 if !scope.is_synced() {
                     scope.set_error(Some(message));
                 }
             }
         }
+    }
+}
+
+/// The filter to start with; with auto-sharding, waits (and says so on `/readyz`) until the
+/// assignment is known. `None` when the assignment source is gone before giving one.
+async fn assigned_filter(shard: &mut ShardWatch, scope: &crate::store::Scope) -> Option<ShardFilter> {
+    loop {
+        if let Some(filter) = shard.borrow_and_update().clone() {
+            return Some(filter);
+        }
+        scope.set_error(Some("waiting for the shard assignment (auto-sharding)".into()));
+        if shard.changed().await.is_err() {
+            return shard.borrow().clone();
+        }
+    }
+}
+
+/// The UID an object event is about (what the shard filter hashes).
+fn event_uid<K: Resource>(event: &Result<Event<K>, watcher::Error>) -> Option<&str> {
+    match event {
+        Ok(Event::InitApply(obj) | Event::Apply(obj) | Event::Delete(obj)) => {
+            Some(obj.meta().uid.as_deref().unwrap_or(""))
+        }
+        _ => None,
     }
 }
 
@@ -287,6 +352,142 @@ fn describe_status(status: &kube::core::Status) -> String {
     format!("{} {}: {}", status.code, status.reason, status.message)
 }
 
+/// What a watcher error means to whoever reads the log: it decides the level and the words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// `410 Gone` (reason `Expired`): the resourceVersion was compacted away and kube lists
+    /// again. Normal on any long-running watch: INFO.
+    Expired,
+    /// 401 or 403: credentials or RBAC. Nothing changes until someone fixes them.
+    Denied,
+    /// 404: this API server does not serve the resource (API group off, or too old a version).
+    NotServed,
+    /// 429 or 5xx: the API server is throttling or failing.
+    Server,
+    /// No usable answer: connection refused or reset, TLS, timeouts, a broken stream.
+    Transport,
+    /// Anything else (another 4xx, an undecodable response, no resourceVersion).
+    Other,
+}
+
+impl ErrorClass {
+    /// Classifies by HTTP status where there is one, else by the kind of client error.
+    pub fn of(error: &watcher::Error) -> ErrorClass {
+        let inner = match error {
+            watcher::Error::WatchError(status) => return ErrorClass::of_status(status),
+            watcher::Error::NoResourceVersion => return ErrorClass::Other,
+            watcher::Error::InitialListFailed(e)
+            | watcher::Error::WatchStartFailed(e)
+            | watcher::Error::WatchFailed(e) => e,
+        };
+        match inner {
+            kube::Error::Api(status) => ErrorClass::of_status(status),
+            kube::Error::HyperError(_)
+            | kube::Error::Service(_)
+            | kube::Error::ReadEvents(_)
+            | kube::Error::RustlsTls(_)
+            | kube::Error::TlsRequired => ErrorClass::Transport,
+            kube::Error::Auth(_) => ErrorClass::Denied,
+            _ => ErrorClass::Other,
+        }
+    }
+
+    fn of_status(status: &kube::core::Status) -> ErrorClass {
+        match status.code {
+            410 => ErrorClass::Expired,
+            401 | 403 => ErrorClass::Denied,
+            404 => ErrorClass::NotServed,
+            429 | 500..=599 => ErrorClass::Server,
+            _ if status.reason == "Expired" || status.reason == "Gone" => ErrorClass::Expired,
+            _ => ErrorClass::Other,
+        }
+    }
+
+    /// The level the first occurrence is logged at; repeats are DEBUG.
+    pub fn level(self) -> tracing::Level {
+        match self {
+            ErrorClass::Expired => tracing::Level::INFO,
+            _ => tracing::Level::WARN,
+        }
+    }
+
+    /// The log message: what happened and what the exporter does about it.
+    pub fn summary(self) -> &'static str {
+        match self {
+            ErrorClass::Expired => "resourceVersion expired (410 Gone); relisting",
+            ErrorClass::Denied => {
+                "list/watch not allowed: check the exporter's credentials and ClusterRole; retrying with backoff, \
+                 the other resources are served"
+            }
+            ErrorClass::NotServed => "resource not served by this API server (404); retrying with backoff",
+            ErrorClass::Server => "API server error; retrying with backoff",
+            ErrorClass::Transport => "API server not reachable; retrying with backoff",
+            ErrorClass::Other => "list/watch failed; retrying with backoff",
+        }
+    }
+}
+
+/// One watcher's memory of its error condition, so that one condition is one log line: the
+/// first error of a backoff round is logged at its class's level, a repeat of the same message
+/// at DEBUG, a changed message at its level again. A success (a completed list, an applied or
+/// deleted object) ends the round, and so do [`ROUND_RESET`] without errors (as kube's backoff
+/// resets then), so a watch that recovered without an event still reports the next failure.
+#[derive(Debug, Default)]
+pub struct ErrorRound {
+    /// The message and class of the condition last logged at its level.
+    logged: Option<(String, ErrorClass)>,
+    last_error: Option<Instant>,
+}
+
+/// Quiet time after which the next error starts a new round (kube's default backoff resets
+/// after the same time).
+pub const ROUND_RESET: Duration = Duration::from_secs(120);
+
+impl ErrorRound {
+    /// Whether an error starts a new condition at `now` (log it at its level) or repeats the one
+    /// already logged this round.
+    pub fn is_new_at(&mut self, class: ErrorClass, message: &str, now: Instant) -> bool {
+        let quiet = self
+            .last_error
+            .is_some_and(|t| now.saturating_duration_since(t) > ROUND_RESET);
+        self.last_error = Some(now);
+        if !quiet && self.logged.as_ref().is_some_and(|(m, _)| m == message) {
+            return false;
+        }
+        self.logged = Some((message.to_string(), class));
+        true
+    }
+
+    /// Logs an error: once per condition at its level, repeats at DEBUG.
+    pub fn report(&mut self, class: ErrorClass, message: &str, resource: &str, namespace: &str) {
+        if !self.is_new_at(class, message, Instant::now()) {
+            tracing::debug!(resource, namespace, error = %message, "list/watch still failing");
+            return;
+        }
+        match class.level() {
+            tracing::Level::INFO => tracing::info!(resource, namespace, error = %message, "{}", class.summary()),
+            _ => tracing::warn!(resource, namespace, error = %message, "{}", class.summary()),
+        }
+    }
+
+    /// Ends the round on a success. A watch that resumed after a warning says so once; after a
+    /// completed list the list's own line says it.
+    pub fn observe<K>(&mut self, event: &Result<Event<K>, watcher::Error>, resource: &str, namespace: &str) {
+        let relisted = match event {
+            Ok(Event::InitDone) => true,
+            Ok(Event::Apply(_) | Event::Delete(_)) => false,
+            _ => return,
+        };
+        self.last_error = None;
+        if let Some((message, class)) = self.logged.take()
+            && !relisted
+            && class != ErrorClass::Expired
+        {
+            tracing::info!(resource, namespace, previous_error = %message, "list/watch recovered");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use k8s_openapi::api::core::v1::Pod;
@@ -338,5 +539,153 @@ mod tests {
             error_message(&e),
             "list failed: 403 Forbidden: pods is forbidden: User \"x\" cannot list"
         );
+    }
+
+    /// Status bodies as a real kube-apiserver sends them (shared/reference/apiserver-wire).
+    const WATCH_410: &str = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"The resourceVersion for the provided watch is too old.","reason":"Expired","code":410}"#;
+    const CONTINUE_410: &str = r#"{"kind":"Status","apiVersion":"v1","metadata":{"continue":"eyJ2Ij"},"status":"Failure","message":"The provided continue parameter is too old to display a consistent list result.","reason":"Expired","code":410}"#;
+    const LIST_403: &str = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"nodes is forbidden: User \"realk8s-reader\" cannot list resource \"nodes\" in API group \"\" at the cluster scope","reason":"Forbidden","details":{"kind":"nodes"},"code":403}"#;
+
+    fn status(json: &str) -> Box<kube::core::Status> {
+        Box::new(serde_json::from_str(json).unwrap())
+    }
+
+    fn api(code: u16, reason: &str) -> kube::Error {
+        kube::Error::Api(Box::new(kube::core::Status::failure("m", reason).with_code(code)))
+    }
+
+    #[test]
+    fn errors_are_classified_for_the_log() {
+        use ErrorClass::*;
+        let cases = [
+            (watcher::Error::WatchError(status(WATCH_410)), Expired),
+            (
+                watcher::Error::InitialListFailed(kube::Error::Api(status(CONTINUE_410))),
+                Expired,
+            ),
+            (
+                watcher::Error::InitialListFailed(kube::Error::Api(status(LIST_403))),
+                Denied,
+            ),
+            (
+                watcher::Error::WatchStartFailed(kube::Error::Api(status(LIST_403))),
+                Denied,
+            ),
+            (watcher::Error::InitialListFailed(api(401, "Unauthorized")), Denied),
+            (watcher::Error::InitialListFailed(api(404, "NotFound")), NotServed),
+            (watcher::Error::InitialListFailed(api(500, "InternalError")), Server),
+            (
+                watcher::Error::InitialListFailed(api(503, "ServiceUnavailable")),
+                Server,
+            ),
+            (watcher::Error::WatchStartFailed(api(504, "Timeout")), Server),
+            (watcher::Error::InitialListFailed(api(429, "TooManyRequests")), Server),
+            (
+                watcher::Error::WatchError(Box::new(
+                    kube::core::Status::failure("etcd", "InternalError").with_code(500),
+                )),
+                Server,
+            ),
+            (watcher::Error::InitialListFailed(api(422, "Invalid")), Other),
+            (
+                watcher::Error::WatchFailed(kube::Error::ReadEvents(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "reset",
+                ))),
+                Transport,
+            ),
+            (
+                watcher::Error::InitialListFailed(kube::Error::Service(Box::new(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionRefused,
+                    "refused",
+                )))),
+                Transport,
+            ),
+            (watcher::Error::NoResourceVersion, Other),
+        ];
+        for (error, want) in cases {
+            assert_eq!(ErrorClass::of(&error), want, "{error:?}");
+        }
+        assert_eq!(Expired.level(), tracing::Level::INFO);
+        for class in [Denied, NotServed, Server, Transport, Other] {
+            assert_eq!(class.level(), tracing::Level::WARN);
+            assert!(class.summary().contains("retrying with backoff"));
+        }
+        assert!(!Expired.summary().contains("retrying"));
+        assert_eq!(
+            error_message(&watcher::Error::WatchError(status(WATCH_410))),
+            "watch error: 410 Expired: The resourceVersion for the provided watch is too old."
+        );
+    }
+
+    #[test]
+    fn one_log_line_per_condition_and_round() {
+        let t0 = Instant::now();
+        let mut round = ErrorRound::default();
+        let forbidden = "list failed: 403 Forbidden: nodes is forbidden";
+        assert!(round.is_new_at(ErrorClass::Denied, forbidden, t0));
+        // The same error again and again within the round: logged once.
+        for s in [1, 30, 100, 200] {
+            assert!(!round.is_new_at(ErrorClass::Denied, forbidden, t0 + Duration::from_secs(s)));
+        }
+        // `Init` (a list attempt starting) is no success.
+        round.observe::<Pod>(&Ok(Event::Init), "nodes", "");
+        assert!(!round.is_new_at(ErrorClass::Denied, forbidden, t0 + Duration::from_secs(230)));
+        // A changed message is a changed condition.
+        assert!(round.is_new_at(
+            ErrorClass::Server,
+            "list failed: 503 ServiceUnavailable: x",
+            t0 + Duration::from_secs(240)
+        ));
+        assert!(round.is_new_at(ErrorClass::Denied, forbidden, t0 + Duration::from_secs(250)));
+        // A success ends the round: the same error is news again.
+        round.observe::<Pod>(&Ok(Event::InitDone), "nodes", "");
+        assert!(round.is_new_at(ErrorClass::Denied, forbidden, t0 + Duration::from_secs(260)));
+        round.observe::<Pod>(&Ok(Event::Apply(Pod::default())), "nodes", "");
+        assert!(round.is_new_at(ErrorClass::Denied, forbidden, t0 + Duration::from_secs(270)));
+        // So does a quiet spell as long as kube's backoff reset (a watch that resumed silently).
+        assert!(round.is_new_at(
+            ErrorClass::Denied,
+            forbidden,
+            t0 + Duration::from_secs(270) + ROUND_RESET + Duration::from_secs(1)
+        ));
+    }
+
+    #[test]
+    fn an_outage_logs_one_warning_one_recovery_and_a_relist_as_info() {
+        use crate::logging::{LogFormat, LogLevel, capture};
+        let forbidden = watcher::Error::InitialListFailed(kube::Error::Api(status(LIST_403)));
+        let gone = watcher::Error::WatchError(status(WATCH_410));
+        let out = capture(LogFormat::Json, LogLevel::Info, || {
+            let mut round = ErrorRound::default();
+            for _ in 0..5 {
+                round.observe::<Pod>(&Ok(Event::Init), "nodes", "");
+                round.report(ErrorClass::of(&forbidden), &error_message(&forbidden), "nodes", "");
+            }
+            round.observe::<Pod>(&Ok(Event::Apply(Pod::default())), "nodes", "");
+            round.report(ErrorClass::of(&gone), &error_message(&gone), "nodes", "");
+            round.observe::<Pod>(&Ok(Event::InitDone), "nodes", "");
+        });
+        let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let got: Vec<(&str, &str)> = lines
+            .iter()
+            .map(|l| (l["level"].as_str().unwrap(), l["message"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("WARN", ErrorClass::Denied.summary()),
+                ("INFO", "list/watch recovered"),
+                ("INFO", "resourceVersion expired (410 Gone); relisting"),
+            ],
+            "{out}"
+        );
+        assert_eq!(lines[0]["resource"], "nodes");
+        assert_eq!(
+            lines[0]["error"],
+            "list failed: 403 Forbidden: nodes is forbidden: User \"realk8s-reader\" cannot list resource \"nodes\" \
+             in API group \"\" at the cluster scope"
+        );
+        assert!(!out.contains("Status {"), "no Debug dump of the Status struct");
     }
 }

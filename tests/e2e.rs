@@ -21,6 +21,9 @@ use kube_state_exporter::sim::{Sim, SimConfig};
 use kube_state_exporter::usage::{self, UsageConfig, UsageSettings};
 use serde_json::json;
 
+#[path = "e2e/sharding.rs"]
+mod sharding;
+
 /// A GET over a fresh HTTP/1.1 connection: status, headers, body.
 async fn get(url: &str, headers: &[(&str, &str)]) -> (u16, hyper::HeaderMap, Vec<u8>) {
     let uri: hyper::Uri = url.parse().unwrap();
@@ -60,9 +63,16 @@ fn options() -> FamilyOptions {
 }
 
 async fn start_exporter(sim_url: &str, families: FamilyOptions) -> RunningExporter {
-    let client = kube::Client::try_from(kube::Config::new(sim_url.parse().unwrap())).unwrap();
-    RunningExporter::start(ExporterConfig {
-        client,
+    RunningExporter::start(exporter_config(sim_url, families))
+        .await
+        .unwrap()
+}
+
+/// An exporter on ephemeral 127.0.0.1 ports, every kind of `families`, no usage, no sharding.
+fn exporter_config(sim_url: &str, families: FamilyOptions) -> ExporterConfig {
+    ExporterConfig {
+        kube: kube::Config::new(sim_url.parse().unwrap()),
+        sharding: Default::default(),
         families,
         namespaces: Vec::new(),
         page_size: 50,
@@ -72,11 +82,10 @@ async fn start_exporter(sim_url: &str, families: FamilyOptions) -> RunningExport
             port: 0,
             telemetry_host: "127.0.0.1".into(),
             telemetry_port: 0,
+            ..ListenArgs::default()
         },
         usage: None,
-    })
-    .await
-    .unwrap()
+    }
 }
 
 /// What /metrics must serve for the simulator's current objects.
@@ -350,20 +359,9 @@ async fn denied_namespaces_are_filtered_by_the_server() {
         .as_str()
         .unwrap()
         .to_string();
-    let client = kube::Client::try_from(kube::Config::new(sim.url().parse().unwrap())).unwrap();
     let exporter = RunningExporter::start(ExporterConfig {
-        client,
-        families: options(),
-        namespaces: Vec::new(),
-        page_size: 50,
         namespaces_denylist: vec![denied.clone()],
-        listen: ListenArgs {
-            host: "127.0.0.1".into(),
-            port: 0,
-            telemetry_host: "127.0.0.1".into(),
-            telemetry_port: 0,
-        },
-        usage: None,
+        ..exporter_config(&sim.url(), options())
     })
     .await
     .unwrap();
@@ -858,23 +856,12 @@ fn fast_usage() -> UsageSettings {
 
 async fn start_usage_exporter(sim_url: &str, settings: UsageSettings) -> RunningExporter {
     let config = kube::Config::new(sim_url.parse().unwrap());
-    let client = kube::Client::try_from(config.clone()).unwrap();
     RunningExporter::start(ExporterConfig {
-        client,
-        families: options(),
-        namespaces: Vec::new(),
-        page_size: 50,
-        namespaces_denylist: Vec::new(),
-        listen: ListenArgs {
-            host: "127.0.0.1".into(),
-            port: 0,
-            telemetry_host: "127.0.0.1".into(),
-            telemetry_port: 0,
-        },
         usage: Some(UsageConfig {
             client: usage::no_retry_client(config).unwrap(),
             settings,
         }),
+        ..exporter_config(sim_url, options())
     })
     .await
     .unwrap()
@@ -1327,21 +1314,11 @@ async fn usage_without_the_pods_and_nodes_watches_is_refused() {
     .unwrap();
     let config = kube::Config::new("http://127.0.0.1:1".parse().unwrap());
     let result = RunningExporter::start(ExporterConfig {
-        client: kube::Client::try_from(config.clone()).unwrap(),
-        families,
-        namespaces: Vec::new(),
-        page_size: 50,
-        namespaces_denylist: Vec::new(),
-        listen: ListenArgs {
-            host: "127.0.0.1".into(),
-            port: 0,
-            telemetry_host: "127.0.0.1".into(),
-            telemetry_port: 0,
-        },
         usage: Some(UsageConfig {
-            client: usage::no_retry_client(config).unwrap(),
+            client: usage::no_retry_client(config.clone()).unwrap(),
             settings: UsageSettings::default(),
         }),
+        ..exporter_config(&config.cluster_url.to_string(), families)
     })
     .await;
     let Err(err) = result else {
@@ -1364,11 +1341,13 @@ async fn usage_without_the_pods_and_nodes_watches_is_refused() {
 }
 
 #[test]
-fn metrics_api_alert_rules_pass_promtool() {
+fn example_alert_rules_pass_promtool() {
     let dir = format!("{}/examples/rules", env!("CARGO_MANIFEST_DIR"));
     for args in [
         &["check", "rules", "metrics-api.yaml"][..],
         &["test", "rules", "metrics-api.test.yaml"][..],
+        &["check", "rules", "kube-state-metrics.yaml"][..],
+        &["test", "rules", "kube-state-metrics.test.yaml"][..],
     ] {
         let out = std::process::Command::new("promtool")
             .args(args)

@@ -160,6 +160,8 @@ async fn run_scale(
                 "--telemetry-port",
                 &telemetry_port.to_string(),
             ])
+            // Every parallel scraper is measured, none turned away by the scrape limit.
+            .args(["--max-concurrent-scrapes", &args.parallel.max(10).to_string()])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()

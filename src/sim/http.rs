@@ -4,6 +4,7 @@ use super::faults::Injected;
 use super::metrics;
 use super::registry::ResourceDef;
 use super::selector::{FieldSelector, LabelSelector};
+use super::shard::ShardSelector;
 use super::status::{Cause, Details, Status, json_response, not_found_text, text_response};
 use super::store::{AtError, Core, Filter, ListView, OpError, Stored, WriteMode, field_supported, qualified};
 use super::watch::{Start, WatchSpec, push_object, serve_watch};
@@ -464,7 +465,7 @@ fn bad_request(msg: impl Into<String>) -> Response {
     Status::failure(400, "BadRequest", msg).into_response()
 }
 
-fn parse_filter(def: &ResourceDef, t: &Target, q: &Query) -> Result<Filter, Box<Response>> {
+fn parse_filter(core: &Core, def: &ResourceDef, t: &Target, q: &Query) -> Result<Filter, Box<Response>> {
     let labels = match q.get("labelSelector") {
         Some(s) => LabelSelector::parse(s).map_err(|m| Box::new(bad_request(m)))?,
         None => LabelSelector::default(),
@@ -476,10 +477,17 @@ fn parse_filter(def: &ResourceDef, t: &Target, q: &Query) -> Result<Filter, Box<
     if let Some(r) = fields.reqs.iter().find(|r| !field_supported(def, &r.field)) {
         return Err(Box::new(bad_request(format!("field label not supported: {}", r.field))));
     }
+    let shard = match q.get("shardSelector") {
+        Some(s) if core.config.sharded_list_and_watch => {
+            Some(ShardSelector::parse(s).map_err(|m| Box::new(bad_request(m)))?)
+        }
+        _ => None,
+    };
     Ok(Filter {
         ns: t.ns.clone(),
         labels,
         fields,
+        shard,
     })
 }
 
@@ -644,7 +652,7 @@ async fn list(core: Arc<Core>, t: &Target, ctx: &Ctx) -> Response {
     if !causes.is_empty() {
         return invalid_list_options(causes);
     }
-    let filter = match parse_filter(def, t, q) {
+    let filter = match parse_filter(&core, def, t, q) {
         Ok(f) => f,
         Err(r) => return *r,
     };
@@ -748,7 +756,15 @@ async fn list(core: Arc<Core>, t: &Target, ctx: &Ctx) -> Response {
     } else {
         (None, None)
     };
-    list_response(&core, t.res, ctx.meta_only, view.rv, token, remaining, page)
+    let shard_info = filter.shard.as_ref().map(|s| s.text.as_str());
+    list_response(
+        &core,
+        t.res,
+        ctx.meta_only,
+        view.rv,
+        (token, remaining, shard_info),
+        page,
+    )
 }
 
 fn list_response(
@@ -756,8 +772,7 @@ fn list_response(
     res: usize,
     meta_only: bool,
     rv: u64,
-    token: Option<String>,
-    remaining: Option<usize>,
+    (token, remaining, shard_info): (Option<String>, Option<usize>, Option<&str>),
     items: Vec<Arc<Stored>>,
 ) -> Response {
     let def = core.reg.def(res);
@@ -779,6 +794,10 @@ fn list_response(
     }
     if let Some(n) = remaining {
         meta_fields.push(format!(r#""remainingItemCount":{n}"#));
+    }
+    if let Some(selector) = shard_info {
+        let quoted = serde_json::to_string(selector).unwrap_or_default();
+        meta_fields.push(format!(r#""shardInfo":{{"selector":{quoted}}}"#));
     }
     head.extend_from_slice(meta_fields.join(",").as_bytes());
     head.extend_from_slice(br#"},"items":["#);
@@ -883,7 +902,7 @@ fn watch(core: Arc<Core>, t: &Target, ctx: &Ctx) -> Response {
     if !causes.is_empty() {
         return invalid_list_options(causes);
     }
-    let filter = match parse_filter(def, t, q) {
+    let filter = match parse_filter(&core, def, t, q) {
         Ok(f) => f,
         Err(r) => return *r,
     };

@@ -28,6 +28,7 @@ mod json;
 pub mod metrics;
 pub mod registry;
 mod selector;
+mod shard;
 mod status;
 mod store;
 mod watch;
@@ -74,6 +75,9 @@ pub struct SimConfig {
     /// of it and `window` is about it. Tests use a short one (≥ 1 s: timestamps have second
     /// precision).
     pub metrics_resolution: Duration,
+    /// The ShardedListAndWatch feature gate (KEP-5866, alpha in 1.36, off by default as on a
+    /// real server): on, lists and watches honour `shardSelector` and lists echo `shardInfo`.
+    pub sharded_list_and_watch: bool,
 }
 
 impl Default for SimConfig {
@@ -83,6 +87,7 @@ impl Default for SimConfig {
             event_log_capacity: 200_000,
             metrics_v1: true,
             metrics_resolution: Duration::from_secs(15),
+            sharded_list_and_watch: false,
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct Stored {
     pub name: String,
     pub rv: u64,
     pub labels: Vec<(String, String)>,
+    /// FNV-1a 64 of `metadata.uid` (what a KEP-5866 shard selector ranges over).
+    pub uid_hash: u64,
     /// Values of `ResourceDef::fields`, same order.
     pub fields: Vec<String>,
     pub json: Bytes,
@@ -63,6 +65,7 @@ impl Stored {
             name: s("name"),
             rv,
             labels,
+            uid_hash: crate::sharding::fnv1a64(s("uid").as_bytes()),
             fields,
             json: Bytes::from(json),
             meta_end,
@@ -88,11 +91,13 @@ pub struct Filter {
     pub ns: Option<String>,
     pub labels: LabelSelector,
     pub fields: FieldSelector,
+    /// KEP-5866 shard selector, when the feature gate is on and the request has one.
+    pub shard: Option<super::shard::ShardSelector>,
 }
 
 impl Filter {
     pub fn has_selectors(&self) -> bool {
-        !self.labels.is_empty() || !self.fields.is_empty()
+        !self.labels.is_empty() || !self.fields.is_empty() || self.shard.is_some()
     }
 
     pub fn matches(&self, def: &ResourceDef, obj: &Stored) -> bool {
@@ -102,6 +107,9 @@ impl Filter {
             return false;
         }
         if !self.labels.matches(&obj.labels) {
+            return false;
+        }
+        if self.shard.as_ref().is_some_and(|s| !s.matches(obj.uid_hash)) {
             return false;
         }
         self.fields.reqs.iter().all(|r| {

@@ -22,7 +22,7 @@
 
 mod block;
 mod gzip;
-mod precompress;
+pub mod precompress;
 mod snapshot;
 
 use std::borrow::Cow;
@@ -169,7 +169,7 @@ impl ScopeState {
             self.blocks.remove(b);
         } else if self.blocks[b].needs_maintenance() {
             let replaced = self.blocks.remove(b).maintain();
-            precompress::enqueue(replaced.iter().map(|block| block.packed().clone()).collect());
+            precompress::enqueue(replaced.iter().map(Block::packed));
             self.blocks.splice(b..b, replaced);
         }
     }
@@ -231,6 +231,34 @@ impl Scope {
         true
     }
 
+    /// Drops every object whose UID `keep` rejects (a shard handing objects over); returns how
+    /// many were dropped.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) -> usize {
+        let mut state = self.write();
+        let mut dropped = 0;
+        let mut b = 0;
+        while b < state.blocks.len() {
+            let before = state.blocks.len();
+            let mut i = 0;
+            while i < state.blocks[b].slots().len() {
+                if keep(&state.blocks[b].slots()[i].entry.uid) {
+                    i += 1;
+                } else {
+                    state.blocks[b].remove(i);
+                    dropped += 1;
+                }
+            }
+            state.maintain(b);
+            // `maintain` drops an emptied block (the next one moves to `b`) or splits it (its
+            // parts stand at `b..`, all already filtered).
+            let after = state.blocks.len();
+            if after >= before {
+                b += 1 + (after - before);
+            }
+        }
+        dropped
+    }
+
     /// Starts a relist: new blocks are filled beside the live ones.
     pub fn begin_relist(&self) -> Relist {
         Relist {
@@ -243,7 +271,7 @@ impl Scope {
     /// Swaps a finished relist in and marks the scope synced.
     pub fn commit_relist(&self, relist: Relist) {
         let blocks = relist.finish(self.families);
-        precompress::enqueue(blocks.iter().map(|block| block.packed().clone()).collect());
+        precompress::enqueue(blocks.iter().map(Block::packed));
         let mut state = self.write();
         let old = std::mem::replace(&mut state.blocks, blocks);
         state.synced = true;
@@ -622,6 +650,33 @@ mod tests {
         assert!(scope.delete(&key, "new-uid"));
         assert!(scope.get(&key).is_none());
         assert_eq!(store.kinds()[0].stats(), (0, 0));
+    }
+
+    #[test]
+    fn retain_drops_exactly_the_rejected_uids_across_blocks() {
+        let store = Store::new(vec![kind()]);
+        let scope = &store.kinds()[0].scopes()[0];
+        // Enough objects for several blocks; every third one, and a whole run of 300, leave.
+        for i in 0..1000 {
+            let name = format!("p{i:04}");
+            let line = format!("a{{p=\"{name}\"}} 1\n");
+            scope.apply(ObjectKey::new(Some("ns"), Some(&name)), &format!("u{i}"), "1", || {
+                Rendered::from_families(&[&line, ""])
+            });
+        }
+        let leaves = |i: usize| i.is_multiple_of(3) || (400..700).contains(&i);
+        let dropped = scope.retain(|uid| !leaves(uid[1..].parse().unwrap()));
+        assert_eq!(dropped, (0..1000).filter(|i| leaves(*i)).count());
+        let expected: String = (0..1000)
+            .filter(|i| !leaves(*i))
+            .map(|i| format!("a{{p=\"p{i:04}\"}} 1\n"))
+            .collect();
+        assert_eq!(
+            text(&store),
+            format!("# HELP a A.\n# TYPE a gauge\n{expected}# HELP b B.\n# TYPE b counter\n")
+        );
+        assert_eq!(store.kinds()[0].stats().0, 1000 - dropped);
+        assert_eq!(scope.retain(|_| true), 0);
     }
 
     #[test]

@@ -1,11 +1,19 @@
 //! HTTP endpoints. Main port: `/metrics` (object metrics, streamed, gzip when accepted, text
 //! 0.0.4 or OpenMetrics by `Accept`), `/healthz`, `/livez`, `/readyz`, `/`. Telemetry port: the
-//! exporter's own `/metrics`.
+//! exporter's own `/metrics`. Both are served by [`serve`]: bounded by KSM's `--server-*`
+//! timeouts, TLS and basic auth from the web config file, graceful on shutdown.
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
+mod body;
+mod serve;
+pub mod tls;
+pub mod web_config;
+
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -15,14 +23,57 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+pub use body::BODY_QUEUE_CHUNKS;
+pub use serve::serve;
 
 use crate::exposition::Format;
 use crate::store::{Encoding, MemberWriter, SnapshotChunks, Store};
 use crate::telemetry::Telemetry;
+use tls::TlsReloader;
+use web_config::WebConfig;
 
 /// Size of the pieces a scrape body is streamed in: big enough to amortise per-chunk costs,
 /// small enough that a slow scraper holds little beyond its snapshot's pointers.
 pub const CHUNK_SIZE: usize = 64 * 1024;
+
+/// How the listeners serve: timeouts, scrape limit, shutdown grace, TLS and auth.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// The whole request must arrive within this (0 = no limit); KSM's `--server-read-timeout`.
+    pub read_timeout: Duration,
+    /// From the request head to the response's last byte handed to the socket (0 = no limit).
+    pub write_timeout: Duration,
+    /// A keep-alive connection with no request for this long is closed (0 = the read timeout).
+    pub idle_timeout: Duration,
+    /// The request head must arrive within this (0 = the read timeout).
+    pub read_header_timeout: Duration,
+    /// `/metrics` responses produced at once; more get 503 with `Retry-After: 1`.
+    pub max_concurrent_scrapes: usize,
+    /// After the shutdown signal, how long requests in flight may take to finish.
+    pub shutdown_grace_period: Duration,
+    /// The web config file (TLS, basic auth, headers, rate limit), if any.
+    pub web: Option<Arc<WebConfig>>,
+    /// The TLS configuration, reloaded when its files change; `None` = plain HTTP.
+    pub tls: Option<Arc<TlsReloader>>,
+}
+
+impl Default for ServerOptions {
+    /// KSM's defaults, plain HTTP.
+    fn default() -> Self {
+        ServerOptions {
+            read_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(300),
+            read_header_timeout: Duration::from_secs(5),
+            max_concurrent_scrapes: 10,
+            shutdown_grace_period: Duration::from_secs(10),
+            web: None,
+            tls: None,
+        }
+    }
+}
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
@@ -31,6 +82,19 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// The exporter's own metrics.
     pub telemetry: Arc<Telemetry>,
+    /// One permit per `/metrics` response in production (`--max-concurrent-scrapes`).
+    scrapes: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// Handler state allowing `max_concurrent_scrapes` `/metrics` responses at once.
+    pub fn new(store: Arc<Store>, telemetry: Arc<Telemetry>, max_concurrent_scrapes: usize) -> AppState {
+        AppState {
+            store,
+            telemetry,
+            scrapes: Arc::new(Semaphore::new(max_concurrent_scrapes.max(1))),
+        }
+    }
 }
 
 /// The main router (`/metrics`, health endpoints, landing page).
@@ -48,6 +112,9 @@ pub fn main_router(state: AppState) -> Router {
 pub fn telemetry_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(telemetry_metrics))
+        // KSM serves /readyz on its telemetry port; manifests that probe it there keep working
+        // (with this exporter's stricter meaning: every kind synced).
+        .route("/readyz", get(readyz))
         .route(
             "/",
             get(|| async { Html("<html><body><a href=\"/metrics\">telemetry metrics</a></body></html>") }),
@@ -65,17 +132,6 @@ pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
         }
         other => other,
     }
-}
-
-/// Serves a router on a listener until `shutdown` resolves.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -96,6 +152,19 @@ fn split_list(v: &Option<String>) -> Vec<String> {
 
 async fn metrics(State(state): State<AppState>, Query(query): Query<MetricsQuery>, headers: HeaderMap) -> Response {
     let started = Instant::now();
+    // Each response in production holds its snapshot and a bounded queue of chunks; the limit
+    // bounds that memory and the blocking threads making bodies.
+    let Ok(permit) = state.scrapes.clone().try_acquire_owned() else {
+        state.telemetry.scrapes_rejected.inc();
+        let mut r = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many concurrent scrapes (--max-concurrent-scrapes); retry shortly\n",
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    };
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let gzip = accepts_gzip(&headers);
     let include = split_list(&query.resources);
@@ -105,14 +174,19 @@ async fn metrics(State(state): State<AppState>, Query(query): Query<MetricsQuery
         .snapshot(|r| (include.is_empty() || include.iter().any(|i| i == r)) && !exclude.iter().any(|e| e == r));
     // Gzip comes out of the store already encoded: unchanged runs as cached deflate fragments.
     let encoding = if gzip { Encoding::Gzip } else { Encoding::Identity };
-    let chunks = TimedChunks {
+    let plain_bytes = Arc::new(AtomicUsize::new(0));
+    let chunks = CountedChunks {
         inner: snapshot.into_chunks(format, encoding, CHUNK_SIZE),
-        started,
-        telemetry: state.telemetry.clone(),
+        plain_bytes: plain_bytes.clone(),
     };
-    let mut response = Response::new(Body::from_stream(futures::stream::iter(
-        chunks.map(Ok::<_, Infallible>),
-    )));
+    state.telemetry.scrapes_in_flight.inc();
+    let scrape = Scrape {
+        started,
+        plain_bytes,
+        telemetry: state.telemetry.clone(),
+        _permit: permit,
+    };
+    let mut response = Response::new(Body::new(body::produced(chunks, Box::new(scrape))));
     if gzip {
         response
             .headers_mut()
@@ -128,8 +202,9 @@ async fn metrics(State(state): State<AppState>, Query(query): Query<MetricsQuery
 }
 
 /// A response whose body is the given chunks, gzip-compressed on the fly when `gzip` is set
-/// (one gzip member, with the store's compressor and level). The benchmark's static-buffer
-/// baseline serves through this, so it measures the same HTTP stack and compression code.
+/// (one gzip member, with the store's compressor and level), produced on the blocking pool
+/// like a scrape. The benchmark's static-buffer baseline serves through this, so it measures
+/// the same HTTP stack and compression code.
 pub fn streamed_response(chunks: impl Iterator<Item = Bytes> + Send + 'static, gzip: bool) -> Response {
     if gzip {
         let body = GzipChunks {
@@ -138,14 +213,12 @@ pub fn streamed_response(chunks: impl Iterator<Item = Bytes> + Send + 'static, g
             out: Vec::new(),
             done: false,
         };
-        let mut r = Response::new(Body::from_stream(futures::stream::iter(body.map(Ok::<_, Infallible>))));
+        let mut r = Response::new(Body::new(body::produced(body, Box::new(()))));
         r.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r
     } else {
-        Response::new(Body::from_stream(futures::stream::iter(
-            chunks.map(Ok::<_, Infallible>),
-        )))
+        Response::new(Body::new(body::produced(chunks, Box::new(()))))
     }
 }
 
@@ -164,28 +237,40 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-/// Records scrape duration and (uncompressed) size when the body has been fully produced (or
-/// dropped).
-struct TimedChunks {
+/// The snapshot's chunks, publishing the uncompressed size produced so far.
+struct CountedChunks {
     inner: SnapshotChunks,
-    started: Instant,
-    telemetry: Arc<Telemetry>,
+    plain_bytes: Arc<AtomicUsize>,
 }
 
-impl Iterator for TimedChunks {
+impl Iterator for CountedChunks {
     type Item = Bytes;
     fn next(&mut self) -> Option<Bytes> {
-        self.inner.next()
+        let chunk = self.inner.next();
+        self.plain_bytes.store(self.inner.plain_bytes(), Ordering::Relaxed);
+        chunk
     }
 }
 
-impl Drop for TimedChunks {
+/// Lives as long as a `/metrics` body: holds the scrape permit and, when the body is done
+/// (sent or abandoned), records the scrape's duration and uncompressed size.
+struct Scrape {
+    started: Instant,
+    plain_bytes: Arc<AtomicUsize>,
+    telemetry: Arc<Telemetry>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Scrape {
     fn drop(&mut self) {
+        self.telemetry.scrapes_in_flight.dec();
         self.telemetry
             .http_duration
             .with_label_values(&["metrics", "get"])
             .observe(self.started.elapsed().as_secs_f64());
-        self.telemetry.scrape_bytes.observe(self.inner.plain_bytes() as f64);
+        self.telemetry
+            .scrape_bytes
+            .observe(self.plain_bytes.load(Ordering::Relaxed) as f64);
     }
 }
 
@@ -259,41 +344,4 @@ async fn telemetry_metrics(State(state): State<AppState>) -> Response {
         body,
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gzip_negotiation() {
-        let mut h = HeaderMap::new();
-        assert!(!accepts_gzip(&h));
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
-        assert!(accepts_gzip(&h));
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("deflate, gzip;q=0"));
-        assert!(!accepts_gzip(&h));
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-        assert!(!accepts_gzip(&h));
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, GZIP;q=0.5"));
-        assert!(accepts_gzip(&h));
-    }
-
-    #[test]
-    fn gzip_stream_decodes_to_the_input() {
-        let chunks: Vec<Bytes> = (0..50)
-            .map(|i| Bytes::from(format!("line {i}\n").repeat(500)))
-            .collect();
-        let expected: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
-        let gz = GzipChunks {
-            inner: chunks.into_iter(),
-            writer: MemberWriter::default(),
-            out: Vec::new(),
-            done: false,
-        };
-        let compressed: Vec<u8> = gz.flat_map(|c| c.to_vec()).collect();
-        let mut decoded = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut decoded).unwrap();
-        assert_eq!(decoded, expected);
-    }
 }
