@@ -130,6 +130,9 @@ impl RunningExporter {
         }
         let settings = WatchSettings {
             page_size: config.page_size,
+            // The server-side shard selector's echo (`metadata.shardInfo`) comes with list
+            // responses, so range shards list page by page.
+            streaming_lists: !config.sharding.server_side(),
             namespaces_denylist: config.namespaces_denylist.clone(),
             shard: shard_rx,
         };

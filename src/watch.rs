@@ -44,7 +44,7 @@ impl<'de, K: serde::de::DeserializeOwned> Deserialize<'de> for Decoded<K> {
         // Capture the raw JSON (a scan and a copy, far cheaper than a `Value`) so a schema error
         // stays local to this object.
         let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
-        match serde_json::from_str::<K>(raw.get()) {
+        match crate::decode::from_str::<K>(raw.get()) {
             Ok(obj) => Ok(Decoded::Valid(obj)),
             Err(error) => {
                 #[derive(Deserialize)]
@@ -52,7 +52,7 @@ impl<'de, K: serde::de::DeserializeOwned> Deserialize<'de> for Decoded<K> {
                     #[serde(default)]
                     metadata: ObjectMeta,
                 }
-                let metadata = serde_json::from_str::<MetaOnly>(raw.get())
+                let metadata = crate::decode::from_str::<MetaOnly>(raw.get())
                     .map(|m| m.metadata)
                     .unwrap_or_default();
                 Ok(Decoded::Malformed {
@@ -98,8 +98,11 @@ impl<K: Resource<DynamicType = ()>> Resource for Decoded<K> {
 /// Settings shared by every watcher.
 #[derive(Clone, Debug)]
 pub struct WatchSettings {
-    /// `limit` for the paginated initial list.
+    /// `limit` for the paginated initial list (when the server refuses watch-list streaming).
     pub page_size: u32,
+    /// Start with a streamed initial list (watch-list: `sendInitialEvents=true`), as KSM does
+    /// against servers that support it; a server that refuses it gets paginated lists.
+    pub streaming_lists: bool,
     /// Namespaces whose objects a namespaced kind's lists and watches exclude
     /// (`--namespaces-denylist`).
     pub namespaces_denylist: Vec<String>,
@@ -180,8 +183,18 @@ pub async fn run<K: ObjectFamilies>(
     let Some(mut filter) = assigned_filter(&mut shard, scope).await else {
         return;
     };
-    let start = || watcher::watcher(api.clone(), config.clone()).default_backoff().boxed();
-    let mut events = start();
+    // Streamed initial lists: objects arrive one by one and are rendered and packed as they
+    // come, with no page of decoded objects held and no LIST request per page.
+    let mut streaming = settings.streaming_lists;
+    let start = |streaming: bool| {
+        let config = if streaming {
+            config.clone().streaming_lists()
+        } else {
+            config.clone()
+        };
+        watcher::watcher(api.clone(), config).default_backoff().boxed()
+    };
+    let mut events = Pipe::new(start(streaming));
     let mut relist: Option<Relist> = None;
     let mut errors = ErrorRound::default();
     let mut shard_open = true;
@@ -201,7 +214,7 @@ pub async fn run<K: ObjectFamilies>(
                     // New objects are ours: list again with the new filter. The live state is
                     // served until that list is swapped in, so no object goes missing meanwhile.
                     tracing::info!(resource, namespace, shard = %next.current(), "shard assignment changed; relisting");
-                    events = start();
+                    events = Pipe::new(start(streaming));
                     relist = None;
                 }
                 filter = next;
@@ -261,6 +274,17 @@ pub async fn run<K: ObjectFamilies>(
                 let key = ObjectKey::new(meta.namespace.as_deref(), meta.name.as_deref());
                 scope.delete(&key, meta.uid.as_deref().unwrap_or(""));
             }
+            Err(error) if streaming && refuses_watch_list(&error) => {
+                tracing::info!(
+                    resource,
+                    namespace,
+                    error = %error_message(&error),
+                    "API server refuses streamed lists (watch-list); using paginated lists"
+                );
+                streaming = false;
+                events = Pipe::new(start(streaming));
+                relist = None;
+            }
             Err(error) => {
                 telemetry.watch_errors.with_label_values(&[resource]).inc();
                 let message = error_message(&error);
@@ -285,6 +309,58 @@ async fn assigned_filter(shard: &mut ShardWatch, scope: &crate::store::Scope) ->
             return shard.borrow().clone();
         }
     }
+}
+
+/// Events waiting between the task that reads and decodes them and the one that renders and
+/// stores them: enough to keep both busy, few enough that decoded objects in flight stay a few
+/// MiB.
+const PIPE_DEPTH: usize = 256;
+
+/// The watch stream read and decoded on a task of its own, so that decoding the next objects
+/// overlaps rendering and storing the previous ones: two cores for one kind's list instead of
+/// one. Dropping the pipe stops the reading task (and with it the watch).
+struct Pipe<T> {
+    rx: tokio::sync::mpsc::Receiver<T>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl<T: Send + 'static> Pipe<T> {
+    fn new(mut stream: futures::stream::BoxStream<'static, T>) -> Self {
+        let (tx, rx) = tokio::sync::mpsc::channel(PIPE_DEPTH);
+        let reader = tokio::spawn(async move {
+            while let Some(item) = stream.next().await {
+                if tx.send(item).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Pipe { rx, reader }
+    }
+
+    /// The next item; `None` once the stream has ended.
+    async fn next(&mut self) -> Option<T> {
+        self.rx.recv().await
+    }
+}
+
+impl<T> Drop for Pipe<T> {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Whether an error says the server does not do watch-list streaming: a server without the
+/// WatchList feature rejects `sendInitialEvents` (or, older, `resourceVersionMatch` on a watch)
+/// as an invalid request.
+fn refuses_watch_list(error: &watcher::Error) -> bool {
+    let status = match error {
+        watcher::Error::WatchStartFailed(kube::Error::Api(status))
+        | watcher::Error::InitialListFailed(kube::Error::Api(status)) => &**status,
+        watcher::Error::WatchError(status) => &**status,
+        _ => return false,
+    };
+    matches!(status.code, 400 | 422)
+        && (status.message.contains("sendInitialEvents") || status.message.contains("resourceVersionMatch"))
 }
 
 /// The UID an object event is about (what the shard filter hashes).

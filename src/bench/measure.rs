@@ -18,6 +18,17 @@ pub fn memory(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// CPU time (user + system) a process has used so far, in seconds. `/proc/<pid>/stat` counts
+/// in USER_HZ ticks, which Linux fixes at 100 per second for user space on every architecture.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start at state, field 3.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i - 3)?.parse::<u64>().ok();
+    Some((ticks(14)? + ticks(15)?) as f64 / 100.0)
+}
+
 /// One timed GET over a fresh connection: the time until the last body byte, the body length,
 /// and the body itself when `keep` is set (parallel scrapers of a large body must not each hold
 /// a copy, or the harness measures its own memory).
@@ -117,6 +128,19 @@ mod tests {
         assert_eq!(percentile(&v, 100.0), 0.1);
         assert_eq!(percentile(&v, 0.0), 0.001);
         assert_eq!(percentile(&[], 50.0), 0.0);
+    }
+
+    #[test]
+    fn reads_own_cpu_time() {
+        let pid = std::process::id();
+        let before = cpu_seconds(pid).unwrap();
+        let started = Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < Duration::from_millis(300) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let used = cpu_seconds(pid).unwrap() - before;
+        assert!(used >= 0.1, "300 ms of spinning counted as {used} s");
     }
 
     #[test]

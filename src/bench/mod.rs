@@ -35,6 +35,10 @@ pub struct ScaleReport {
     pub sync_seconds: f64,
     /// objects ÷ sync_seconds.
     pub objects_per_second: f64,
+    /// CPU seconds (user + system) the exporter used from start to `/readyz` 200.
+    pub sync_cpu_seconds: f64,
+    /// sync_cpu_seconds ÷ sync_seconds: how many cores the initial sync kept busy.
+    pub sync_cores: f64,
     /// Exporter peak RSS (VmHWM) at the end of the initial sync, bytes.
     pub peak_rss_sync_bytes: u64,
     /// Seconds after sync until the cache stopped growing (gzip members compressed in the
@@ -48,6 +52,10 @@ pub struct ScaleReport {
     pub rss_over_cached: f64,
     /// peak RSS during sync ÷ steady RSS.
     pub peak_over_steady: f64,
+    /// steady RSS ÷ the plain `/metrics` body.
+    pub rss_over_plain_body: f64,
+    /// steady RSS ÷ the gzip `/metrics` body.
+    pub rss_over_gzip_body: f64,
     /// Exporter RSS after the sequential scrape series, bytes.
     pub rss_after_scrapes_bytes: u64,
     /// Cached bytes after the scrape series.
@@ -89,6 +97,10 @@ pub struct ScaleReport {
     pub concurrent_events_per_second: f64,
     /// Exporter peak RSS (VmHWM) at the end of the concurrent phase, bytes.
     pub peak_rss_concurrent_bytes: u64,
+    /// Most cache blocks ever waiting for background compression (the churn phases included).
+    pub precompress_queue_peak_blocks: u64,
+    /// Queued blocks replaced (and freed) before background compression reached them.
+    pub precompress_skipped_blocks: u64,
     /// Scrapes measured per series.
     pub scrapes: usize,
     /// Parallel scrapers in the concurrent phase.
@@ -172,6 +184,7 @@ async fn run_scale(
     let telemetry: SocketAddr = ([127, 0, 0, 1], telemetry_port).into();
     wait_ready(addr, Duration::from_secs(900)).await?;
     let sync_seconds = started.elapsed().as_secs_f64();
+    let sync_cpu_seconds = measure::cpu_seconds(pid).context("reading exporter CPU time")?;
     let (_, peak_rss_sync_bytes) = memory(pid).context("reading exporter memory")?;
     // The store compresses new runs' gzip members in the background after a list; measure the
     // steady state once the cache has stopped growing.
@@ -224,6 +237,10 @@ async fn run_scale(
     let (gzip_churn, _) = concurrent_scrapes(addr, &churn, 1, scrapes * 4, true).await?;
     let (concurrent, sent_rate) = concurrent_scrapes(addr, &churn, args.parallel, scrapes, false).await?;
     let (_, peak_rss_concurrent_bytes) = memory(pid).context("reading exporter memory")?;
+    let precompress_queue_peak_blocks =
+        read_telemetry_sum(telemetry, "kube_state_exporter_precompress_queue_peak_blocks").await? as u64;
+    let precompress_skipped_blocks =
+        read_telemetry_sum(telemetry, "kube_state_exporter_precompress_skipped_blocks_total").await? as u64;
     drop(exporter);
     drop(sim);
 
@@ -234,12 +251,16 @@ async fn run_scale(
         objects,
         sync_seconds,
         objects_per_second: objects as f64 / sync_seconds,
+        sync_cpu_seconds,
+        sync_cores: sync_cpu_seconds / sync_seconds,
         peak_rss_sync_bytes,
         members_ready_seconds,
         steady_rss_bytes,
         cached_bytes,
         rss_over_cached: steady_rss_bytes as f64 / cached_bytes.max(1) as f64,
         peak_over_steady: peak_rss_sync_bytes as f64 / steady_rss_bytes.max(1) as f64,
+        rss_over_plain_body: steady_rss_bytes as f64 / body.len().max(1) as f64,
+        rss_over_gzip_body: steady_rss_bytes as f64 / gz.len().max(1) as f64,
         rss_after_scrapes_bytes,
         cached_after_scrapes_bytes,
         body_bytes: body.len(),
@@ -260,6 +281,8 @@ async fn run_scale(
         concurrent_over_static: concurrent_p99 / static_concurrent_p99,
         concurrent_events_per_second: sent_rate,
         peak_rss_concurrent_bytes,
+        precompress_queue_peak_blocks,
+        precompress_skipped_blocks,
         scrapes,
         parallel: args.parallel,
     })
@@ -319,13 +342,20 @@ async fn count_objects(sim: SocketAddr) -> anyhow::Result<u64> {
 }
 
 async fn read_cached_bytes(telemetry: SocketAddr) -> anyhow::Result<u64> {
+    Ok(read_telemetry_sum(telemetry, "kube_state_exporter_cached_bytes").await? as u64)
+}
+
+/// The sum of a telemetry family's samples (all label sets).
+async fn read_telemetry_sum(telemetry: SocketAddr, family: &str) -> anyhow::Result<f64> {
     let (_, body) = timed_get(telemetry, "/metrics", false).await?;
     let text = String::from_utf8_lossy(&body);
-    Ok(text
+    let samples: Vec<f64> = text
         .lines()
-        .filter(|l| l.starts_with("kube_state_exporter_cached_bytes{"))
+        .filter(|l| l.strip_prefix(family).is_some_and(|rest| rest.starts_with(['{', ' '])))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64)
+        .collect();
+    anyhow::ensure!(!samples.is_empty(), "the exporter's telemetry has no {family}");
+    Ok(samples.iter().sum())
 }
 
 /// The physical limit: the same body from one in-memory buffer, streamed in the same chunk
@@ -469,8 +499,8 @@ fn ms(s: f64) -> f64 {
 fn print_report(r: &ScaleReport) {
     println!("== {} pods ({} objects) ==", r.pods, r.objects);
     println!(
-        "initial sync        {:>9.2} s   {:>10.0} objects/s",
-        r.sync_seconds, r.objects_per_second
+        "initial sync        {:>9.2} s   {:>10.0} objects/s, {:.1} CPU s = {:.2} cores",
+        r.sync_seconds, r.objects_per_second, r.sync_cpu_seconds, r.sync_cores
     );
     println!(
         "memory              peak {:.1} MiB during sync, steady {:.1} MiB, cache {:.1} MiB; RSS/cache {:.2}, peak/steady {:.2}",
@@ -481,8 +511,12 @@ fn print_report(r: &ScaleReport) {
         r.peak_over_steady
     );
     println!(
-        "compressed runs     ready (compressed in the background) {:.1} s after sync",
-        r.members_ready_seconds
+        "                    RSS/plain body {:.2}, RSS/gzip body {:.2}",
+        r.rss_over_plain_body, r.rss_over_gzip_body
+    );
+    println!(
+        "compressed runs     ready (compressed in the background) {:.1} s after sync; queue peak {} blocks, {} replaced before their turn",
+        r.members_ready_seconds, r.precompress_queue_peak_blocks, r.precompress_skipped_blocks
     );
     println!(
         "after scrapes       RSS {:.1} MiB, cache {:.1} MiB",

@@ -876,6 +876,12 @@ fn watch(core: Arc<Core>, t: &Target, ctx: &Ctx) -> Response {
     let rv_match = q.get("resourceVersionMatch");
     let send_initial = q.flag("sendInitialEvents");
     let mut causes = Vec::new();
+    if send_initial.is_some() && !core.config.watch_list {
+        causes.push(forbidden_cause(
+            "sendInitialEvents",
+            "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+        ));
+    }
     if send_initial.is_some() && rv_match != Some("NotOlderThan") {
         causes.push(forbidden_cause(
             "resourceVersionMatch",

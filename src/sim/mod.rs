@@ -78,6 +78,9 @@ pub struct SimConfig {
     /// The ShardedListAndWatch feature gate (KEP-5866, alpha in 1.36, off by default as on a
     /// real server): on, lists and watches honour `shardSelector` and lists echo `shardInfo`.
     pub sharded_list_and_watch: bool,
+    /// The WatchList feature (on by default since 1.32): off, a watch with `sendInitialEvents`
+    /// is refused with 422, as by a server with the feature gate disabled.
+    pub watch_list: bool,
 }
 
 impl Default for SimConfig {
@@ -88,6 +91,7 @@ impl Default for SimConfig {
             metrics_v1: true,
             metrics_resolution: Duration::from_secs(15),
             sharded_list_and_watch: false,
+            watch_list: true,
         }
     }
 }

@@ -1,0 +1,334 @@
+//! Decoding watched objects without the parts no family reads.
+//!
+//! A real API server sends every object with `metadata.managedFields`: one entry per field
+//! manager, each with a `fieldsV1` tree that the typed structs hold as a `serde_json::Value`, a
+//! map allocation per node. No family reads it, and on a pod it is often the largest part of
+//! the object. [`from_str`] wraps the JSON deserializer so that the fields listed in
+//! [`SKIPPED_FIELDS`] are scanned past (`IgnoredAny`, no allocation) before the typed struct sees
+//! them; everything else reaches the k8s-openapi deserializers unchanged, so the rendered bytes
+//! are the same (the families' fixtures and the e2e tests check that).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// (struct, field) pairs skipped: only in that struct (by its serde name), so a label or an
+/// annotation with the same key is kept. Only bookkeeping that no family reads belongs here.
+pub const SKIPPED_FIELDS: &[(&str, &str)] = &[("ObjectMeta", "managedFields")];
+
+/// The fields skipped in a struct of this name.
+fn skipped_in(name: &str) -> &'static [(&'static str, &'static str)] {
+    let start = SKIPPED_FIELDS.iter().position(|(s, _)| *s == name);
+    match start {
+        Some(i) => {
+            let n = SKIPPED_FIELDS[i..].iter().take_while(|(s, _)| *s == name).count();
+            &SKIPPED_FIELDS[i..i + n]
+        }
+        None => &[],
+    }
+}
+
+/// `serde_json::from_str`, skipping [`SKIPPED_KEYS`].
+pub fn from_str<T: DeserializeOwned>(json: &str) -> serde_json::Result<T> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = T::deserialize(Skip(&mut de))?;
+    de.end()?;
+    Ok(value)
+}
+
+/// A deserializer whose structs (at any depth) lose their skipped fields.
+struct Skip<D>(D);
+
+/// A visitor that hands its maps and sequences on wrapped, dropping `skip`'s fields from its map.
+struct Wrap<V> {
+    visitor: V,
+    skip: &'static [(&'static str, &'static str)],
+}
+
+fn wrap<V>(visitor: V) -> Wrap<V> {
+    Wrap { visitor, skip: &[] }
+}
+
+/// A seed that deserializes through [`Skip`].
+struct SkipSeed<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for SkipSeed<S> {
+    type Value = S::Value;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
+        self.0.deserialize(Skip(deserializer))
+    }
+}
+
+macro_rules! forward_deserialize {
+    ($($method:ident),*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+            self.0.$method(wrap(visitor))
+        }
+    )*};
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Skip<D> {
+    type Error = D::Error;
+
+    forward_deserialize!(
+        deserialize_any,
+        deserialize_bool,
+        deserialize_i8,
+        deserialize_i16,
+        deserialize_i32,
+        deserialize_i64,
+        deserialize_i128,
+        deserialize_u8,
+        deserialize_u16,
+        deserialize_u32,
+        deserialize_u64,
+        deserialize_u128,
+        deserialize_f32,
+        deserialize_f64,
+        deserialize_char,
+        deserialize_str,
+        deserialize_string,
+        deserialize_bytes,
+        deserialize_byte_buf,
+        deserialize_option,
+        deserialize_unit,
+        deserialize_seq,
+        deserialize_map,
+        deserialize_identifier,
+        deserialize_ignored_any
+    );
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_unit_struct(name, wrap(visitor))
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_newtype_struct(name, wrap(visitor))
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_tuple(len, wrap(visitor))
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_tuple_struct(name, len, wrap(visitor))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        let skip = skipped_in(name);
+        self.0.deserialize_struct(name, fields, Wrap { visitor, skip })
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        // Enums are not where skipped keys live; they pass through unwrapped.
+        self.0.deserialize_enum(name, variants, visitor)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.0.is_human_readable()
+    }
+}
+
+macro_rules! forward_visit {
+    ($($method:ident: $ty:ty),*) => {$(
+        fn $method<E: de::Error>(self, v: $ty) -> Result<V::Value, E> {
+            self.visitor.$method(v)
+        }
+    )*};
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.visitor.expecting(f)
+    }
+
+    forward_visit!(
+        visit_bool: bool,
+        visit_i8: i8,
+        visit_i16: i16,
+        visit_i32: i32,
+        visit_i64: i64,
+        visit_i128: i128,
+        visit_u8: u8,
+        visit_u16: u16,
+        visit_u32: u32,
+        visit_u64: u64,
+        visit_u128: u128,
+        visit_f32: f32,
+        visit_f64: f64,
+        visit_char: char,
+        visit_str: &str,
+        visit_borrowed_str: &'de str,
+        visit_string: String,
+        visit_bytes: &[u8],
+        visit_borrowed_bytes: &'de [u8],
+        visit_byte_buf: Vec<u8>
+    );
+
+    fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
+        self.visitor.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        self.visitor.visit_some(Skip(deserializer))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
+        self.visitor.visit_unit()
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        self.visitor.visit_newtype_struct(Skip(deserializer))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
+        self.visitor.visit_seq(SkipSeq(seq))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        self.visitor.visit_map(SkipMap { map, skip: self.skip })
+    }
+
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
+        self.visitor.visit_enum(data)
+    }
+}
+
+struct SkipSeq<A>(A);
+
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for SkipSeq<A> {
+    type Error = A::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, A::Error> {
+        self.0.next_element_seed(SkipSeed(seed))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.0.size_hint()
+    }
+}
+
+struct SkipMap<A> {
+    map: A,
+    skip: &'static [(&'static str, &'static str)],
+}
+
+/// Reads a map key as a string, borrowed from the input when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+        deserializer.deserialize_str(KeySeed)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for SkipMap<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        if self.skip.is_empty() {
+            return self.map.next_key_seed(seed);
+        }
+        loop {
+            let Some(key) = self.map.next_key_seed(KeySeed)? else {
+                return Ok(None);
+            };
+            if self.skip.iter().any(|(_, field)| *field == key) {
+                self.map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            return match key {
+                Cow::Borrowed(k) => seed.deserialize(BorrowedStrDeserializer::new(k)).map(Some),
+                Cow::Owned(k) => seed.deserialize(StringDeserializer::new(k)).map(Some),
+            };
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(SkipSeed(seed))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::Pod;
+
+    use super::*;
+
+    const POD: &str = r#"{"kind":"Pod","apiVersion":"v1",
+        "metadata":{"name":"web-0","namespace":"shop","uid":"u1","resourceVersion":"7",
+            "labels":{"app":"web","managedFields":"a label may be called anything"},
+            "annotations":{"note":"caf\u00e9"},
+            "managedFields":[{"manager":"kubelet","operation":"Update","apiVersion":"v1",
+                "time":"2026-11-24T05:00:00Z","fieldsType":"FieldsV1",
+                "fieldsV1":{"f:status":{"f:conditions":{"k:{\"type\":\"Ready\"}":{".":{},"f:status":{}}}}}}]},
+        "spec":{"containers":[{"name":"c","image":"nginx","resources":{"requests":{"cpu":"250m"}}}],
+                "nodeName":"n1"},
+        "status":{"phase":"Running","podIP":"10.0.0.7"}}"#;
+
+    #[test]
+    fn managed_fields_are_skipped_and_everything_else_decodes_as_before() {
+        let skipped: Pod = from_str(POD).unwrap();
+        let mut full: Pod = serde_json::from_str(POD).unwrap();
+        assert_eq!(full.metadata.managed_fields.as_ref().map(Vec::len), Some(1));
+        assert_eq!(skipped.metadata.managed_fields, None);
+        full.metadata.managed_fields = None;
+        // Only ObjectMeta's field goes: `managedFields` is a valid label key, and stays.
+        assert_eq!(
+            skipped.metadata.labels.as_ref().unwrap()["managedFields"],
+            "a label may be called anything"
+        );
+        assert_eq!(skipped, full);
+    }
+
+    #[test]
+    fn errors_and_trailing_garbage_are_still_errors() {
+        assert!(from_str::<Pod>(r#"{"spec":{"containers":"oops"}}"#).is_err());
+        assert!(from_str::<Pod>(r#"{"metadata":{}} trailing"#).is_err());
+        assert!(from_str::<Pod>(r#"{"metadata":{"managedFields":[{"oops"}]}}"#).is_err());
+    }
+}
