@@ -37,6 +37,8 @@ pub struct ExporterConfig {
     pub listen: ListenArgs,
     /// metrics.k8s.io polling (`None` = off). Needs the pods and nodes resources.
     pub usage: Option<UsageConfig>,
+    /// Keep packed runs' lines beside their compressed form (`--cache-plain-lines`).
+    pub cache_plain_lines: bool,
 }
 
 /// A running exporter: watchers plus both listeners.
@@ -62,6 +64,7 @@ impl RunningExporter {
     pub async fn start(config: ExporterConfig) -> anyhow::Result<RunningExporter> {
         // First, so a bad serving flag or web config stops start-up before anything runs.
         let server_options = config.listen.server_options().map_err(anyhow::Error::msg)?;
+        crate::store::precompress::set_freeze(!config.cache_plain_lines);
         let handles = kinds::registry(
             &config.families.resources,
             &config.families.filter,
@@ -248,6 +251,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         namespaces_denylist,
         listen: args.listen.clone(),
         usage,
+        cache_plain_lines: args.cache_plain_lines,
     })
     .await?;
     shutdown_signal().await;

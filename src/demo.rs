@@ -99,6 +99,7 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
             telemetry_port: args.telemetry_port,
             ..ListenArgs::default()
         },
+        cache_plain_lines: false,
     })
     .await?;
     let host = match exporter.metrics_addr.ip() {

@@ -85,6 +85,7 @@ fn exporter_config(sim_url: &str, families: FamilyOptions) -> ExporterConfig {
             ..ListenArgs::default()
         },
         usage: None,
+        cache_plain_lines: false,
     }
 }
 

@@ -174,6 +174,7 @@ async fn run_scale(
             ])
             // Every parallel scraper is measured, none turned away by the scrape limit.
             .args(["--max-concurrent-scrapes", &args.parallel.max(10).to_string()])
+            .args(args.cache_plain_lines.then_some("--cache-plain-lines"))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()

@@ -3,8 +3,11 @@
 //! slice per object, and keeps each run's compressed (deflate) fragment once made.
 //!
 //! Invariants:
-//! - `Packed` is immutable once built; scrapes share it through `Arc` and never lock it (its
-//!   compressed fragments fill once, through `OnceLock`).
+//! - A `Packed`'s content is fixed once built; scrapes share it through `Arc`. Only its form
+//!   changes: each run's compressed fragment fills once (`OnceLock`), and a compressed run may be
+//!   frozen (its lines dropped, the fragment alone kept: the cache is then about the size of the
+//!   gzip body) and thawed again by an update that reads it. The lines sit behind a per-run
+//!   mutex held only to clone or swap a pointer, never while decoding.
 //! - A block's slots are its live objects in key order. A slot's lines are either object `i`
 //!   of the packed buffer (`Source::Packed(i)`) or a newer rendering held beside it
 //!   (`Source::Loose`).
@@ -17,12 +20,14 @@
 //!   repack rebuilds only the runs of changed families; the others (and their compressed fragments)
 //!   are shared with the previous packing, so its cost follows what changed, not block size.
 
+use std::cell::RefCell;
 use std::ops::Range;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 
-use super::gzip::{Fragment, MemberWriter};
+use super::gzip::{Fragment, Inflater, MemberWriter};
 use super::{Entry, ObjectKey};
 use crate::families::Rendered;
 
@@ -45,26 +50,46 @@ pub enum SourceRef<'a> {
     Loose(&'a Rendered),
 }
 
-impl<'a> SourceRef<'a> {
-    /// The object's lines of family `f`.
-    pub fn lines(self, f: usize) -> &'a [u8] {
+/// Lines borrowed from a rendering or shared from a run (a run may be cold, so its lines are
+/// not always there to borrow).
+pub enum Lines<'a> {
+    /// Part of a loose rendering.
+    Borrowed(&'a [u8]),
+    /// Part of a run's lines.
+    Shared(Bytes),
+}
+
+impl std::ops::Deref for Lines<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
         match self {
-            SourceRef::Packed(p, i) => p.lines(f, i as usize),
-            SourceRef::Loose(r) => r.family(f),
+            Lines::Borrowed(b) => b,
+            Lines::Shared(b) => b,
+        }
+    }
+}
+
+impl<'a> SourceRef<'a> {
+    /// The object's lines of family `f` (thawing the run when cold: only updates read this).
+    pub fn lines(self, f: usize) -> Lines<'a> {
+        match self {
+            SourceRef::Packed(p, i) => Lines::Shared(p.lines(f, i as usize)),
+            SourceRef::Loose(r) => Lines::Borrowed(r.family(f)),
         }
     }
 
-    /// The object's lines of every family, in order.
-    pub fn families(self, families: usize) -> Box<dyn Iterator<Item = &'a [u8]> + 'a> {
+    /// Length of the object's lines of family `f`, without reading them.
+    pub fn len(self, f: usize) -> usize {
         match self {
-            SourceRef::Packed(p, i) => Box::new(p.object_lines(i as usize)),
-            SourceRef::Loose(r) => Box::new(r.families(families)),
+            SourceRef::Packed(p, i) => p.object(f, i as usize).len(),
+            SourceRef::Loose(r) => r.family(f).len(),
         }
     }
 
     fn size(self, families: usize) -> usize {
         match self {
-            SourceRef::Packed(..) => (0..families).map(|f| self.lines(f).len()).sum(),
+            SourceRef::Packed(..) => (0..families).map(|f| self.len(f)).sum(),
             SourceRef::Loose(r) => r.bytes.len(),
         }
     }
@@ -107,12 +132,58 @@ impl OwnedSource {
     }
 }
 
-/// One family's lines of every object in a block, with its compressed fragment once made.
-/// Runs of families that did not change are shared between a block's successive packings.
-#[derive(Clone, Default)]
+/// One family's lines of every object in a block: hot (the lines, and once made their
+/// compressed fragment) or cold (the fragment alone). Runs of families that did not change are
+/// shared between a block's successive packings.
+///
+/// Invariant: `plain` is `None` only when `gzip` is set, so the lines can always be had.
 struct Run {
-    bytes: Bytes,
-    gzip: Arc<OnceLock<Fragment>>,
+    len: usize,
+    plain: Mutex<Option<Bytes>>,
+    gzip: OnceLock<Fragment>,
+}
+
+impl Run {
+    fn new(bytes: Bytes) -> Run {
+        Run {
+            len: bytes.len(),
+            plain: Mutex::new(Some(bytes)),
+            gzip: OnceLock::new(),
+        }
+    }
+
+    fn plain(&self) -> std::sync::MutexGuard<'_, Option<Bytes>> {
+        // The guarded value is a pointer swap; a panic elsewhere cannot leave it half-written.
+        self.plain.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The lines, decoding the fragment when cold; `keep` stores them back (the run is being
+    /// updated and will be read again soon).
+    fn lines(&self, keep: bool) -> Bytes {
+        if let Some(bytes) = self.plain().as_ref() {
+            return bytes.clone();
+        }
+        let fragment = self.gzip.get().expect("a cold run has its fragment");
+        let bytes = INFLATER.with_borrow_mut(|inflater| inflater.inflate(fragment));
+        if keep {
+            let mut plain = self.plain();
+            return plain.get_or_insert(bytes).clone();
+        }
+        bytes
+    }
+}
+
+thread_local! {
+    /// Decoder state for cold runs read outside a scrape (updates, repacks, relists).
+    static INFLATER: RefCell<Inflater> = RefCell::default();
+}
+
+/// A run's lines for a scrape: the held bytes when hot, else the fragment to decode.
+pub enum RunLines {
+    /// The run is hot.
+    Hot(Bytes),
+    /// The run is cold: its lines are this fragment's.
+    Cold(Fragment),
 }
 
 /// What a repack may reuse from the block's previous packing.
@@ -129,11 +200,13 @@ pub struct Reuse<'a> {
 pub struct Packed {
     objects: usize,
     families: usize,
-    runs: Box<[Run]>,
+    runs: Box<[Arc<Run>]>,
     /// Object-major: `ends[i * families + f]` is the end of object `i`'s lines in run `f`, so
     /// one object's offsets for every family sit together (an update compares them all).
     ends: Box<[u32]>,
     len: usize,
+    /// A cold run was thawed since the packing was last frozen.
+    thawed: AtomicBool,
 }
 
 impl std::fmt::Debug for Packed {
@@ -157,7 +230,7 @@ impl Packed {
             _ => vec![0u32; objects * families].into_boxed_slice(),
         };
         let offsets_kept = reuse.as_ref().is_some_and(|r| !r.members_changed);
-        let runs: Box<[Run]> = (0..families)
+        let runs: Box<[Arc<Run>]> = (0..families)
             .map(|f| {
                 let shared = match &reuse {
                     Some(r) if !r.changed.get(f) => r.packed.runs.get(f).cloned(),
@@ -168,22 +241,23 @@ impl Packed {
                     Some(run) => {
                         let mut len = 0;
                         for (i, source) in sources.iter().enumerate() {
-                            len += source.lines(f).len();
+                            len += source.len(f);
                             ends[i * families + f] = u32::try_from(len).unwrap_or(u32::MAX);
                         }
-                        debug_assert_eq!(len, run.bytes.len());
+                        debug_assert_eq!(len, run.len);
                         run
                     }
-                    None => gather(sources, f, families, &mut ends),
+                    None => Arc::new(gather(sources, f, families, &mut ends)),
                 }
             })
             .collect();
         Packed {
             objects,
             families,
-            len: runs.iter().map(|r| r.bytes.len()).sum(),
+            len: runs.iter().map(|r| r.len).sum(),
             runs,
             ends,
+            thawed: AtomicBool::new(false),
         }
     }
 
@@ -192,67 +266,103 @@ impl Packed {
         self.len
     }
 
-    /// Family `f`'s run (every object's lines of that family).
-    pub fn run(&self, f: usize) -> &Bytes {
-        static EMPTY: Bytes = Bytes::new();
-        self.runs.get(f).map_or(&EMPTY, |r| &r.bytes)
+    /// Family `f`'s lines for a scrape, hot or cold; `None` for an empty run or one out of range.
+    pub fn run_lines(&self, f: usize) -> Option<RunLines> {
+        let run = self.runs.get(f).filter(|r| r.len > 0)?;
+        if let Some(bytes) = run.plain().as_ref() {
+            return Some(RunLines::Hot(bytes.clone()));
+        }
+        Some(RunLines::Cold(
+            run.gzip.get().expect("a cold run has its fragment").clone(),
+        ))
+    }
+
+    /// Family `f`'s lines, decoded for this call when cold (a scrape gathering a changed run).
+    pub fn run(&self, f: usize) -> Bytes {
+        self.runs.get(f).map_or_else(Bytes::new, |r| r.lines(false))
     }
 
     /// Byte range of object `i`'s lines within family `f`'s run.
     pub fn object(&self, f: usize, i: usize) -> Range<usize> {
-        if f >= self.families {
+        let Some(run) = self.runs.get(f) else {
             return 0..0;
-        }
+        };
         let end_at = |i: usize| self.ends.get(i * self.families + f).copied().unwrap_or(0) as usize;
         let start = if i == 0 { 0 } else { end_at(i - 1) };
-        start..end_at(i).max(start).min(self.run(f).len())
+        start..end_at(i).max(start).min(run.len)
     }
 
-    /// Object `i`'s lines of every family, in order (one pass over its row of offsets).
-    fn object_lines(&self, i: usize) -> impl Iterator<Item = &[u8]> {
-        let n = self.families;
-        let row = self.ends.get(i * n..(i + 1) * n).unwrap_or(&[]);
-        let previous = i.checked_sub(1).and_then(|p| self.ends.get(p * n..i * n));
-        self.runs.iter().enumerate().map(move |(f, run)| {
-            let end = row.get(f).copied().unwrap_or(0) as usize;
-            let start = previous.and_then(|p| p.get(f)).copied().unwrap_or(0) as usize;
-            run.bytes.get(start..end.max(start)).unwrap_or(&[])
-        })
-    }
-
-    /// Object `i`'s lines of family `f`.
-    fn lines(&self, f: usize, i: usize) -> &[u8] {
-        &self.run(f)[self.object(f, i)]
+    /// Object `i`'s lines of family `f`, thawing the run when cold (updates and repacks read a
+    /// block's runs again and again until its next packing).
+    fn lines(&self, f: usize, i: usize) -> Bytes {
+        let range = self.object(f, i);
+        if range.is_empty() {
+            return Bytes::new();
+        }
+        let run = &self.runs[f];
+        if run.plain().is_none() {
+            self.thawed.store(true, Ordering::Relaxed);
+        }
+        run.lines(true).slice(range)
     }
 
     /// Family `f`'s run compressed on its own (see [`Fragment`]), made by whichever comes
     /// first: the background compressor or a gzip scrape. `None` for a family out of range.
     pub fn gzip_fragment(&self, f: usize, writer: &mut MemberWriter) -> Option<Fragment> {
         let run = self.runs.get(f)?;
-        Some(run.gzip.get_or_init(|| writer.fragment(&run.bytes)).clone())
+        Some(run.gzip.get_or_init(|| writer.fragment(&run.lines(false))).clone())
     }
 
     /// Compresses every non-empty run not compressed yet.
     pub fn compress_all(&self, writer: &mut MemberWriter) {
         for (f, run) in self.runs.iter().enumerate() {
-            if !run.bytes.is_empty() && run.gzip.get().is_none() {
+            if run.len > 0 && run.gzip.get().is_none() {
                 self.gzip_fragment(f, writer);
             }
         }
     }
 
+    /// Drops the lines of every compressed run, keeping the fragment alone (decoded again on
+    /// demand); returns the bytes freed.
+    pub fn freeze(&self) -> usize {
+        self.thawed.store(false, Ordering::Relaxed);
+        let mut freed = 0;
+        for run in self.runs.iter() {
+            if run.gzip.get().is_some() {
+                let mut plain = run.plain();
+                // A run shared with an older packing (a scrape may hold one) goes cold there
+                // too: the same lines, decoded on demand.
+                if let Some(bytes) = plain.take() {
+                    freed += bytes.len();
+                }
+            }
+        }
+        freed
+    }
+
+    /// Whether a cold run was thawed since the last [`Packed::freeze`], clearing the mark.
+    pub fn take_thawed(&self) -> bool {
+        self.thawed.swap(false, Ordering::Relaxed)
+    }
+
     /// Whether every non-empty run has its compressed fragment.
     #[cfg(test)]
     pub fn is_compressed(&self) -> bool {
-        self.runs.iter().all(|r| r.bytes.is_empty() || r.gzip.get().is_some())
+        self.runs.iter().all(|r| r.len == 0 || r.gzip.get().is_some())
     }
 
-    /// Bytes held: lines, offsets and compressed fragments.
+    /// Whether every non-empty run is cold (its fragment alone held).
+    #[cfg(test)]
+    pub fn is_frozen(&self) -> bool {
+        self.runs.iter().all(|r| r.len == 0 || r.plain().is_none())
+    }
+
+    /// Bytes held: lines of hot runs, offsets and compressed fragments.
     pub fn heap_size(&self) -> usize {
         let runs: usize = self
             .runs
             .iter()
-            .map(|r| r.bytes.len() + r.gzip.get().map_or(0, |g| g.deflate.len()))
+            .map(|r| r.plain().as_ref().map_or(0, Bytes::len) + r.gzip.get().map_or(0, Fragment::heap_size))
             .sum();
         runs + self.ends.len() * 4
     }
@@ -261,44 +371,49 @@ impl Packed {
 /// Family `f`'s lines of every source as a new run (filling column `f` of `ends`), with
 /// consecutive objects of one packed buffer (contiguous in its run) copied as one slice.
 fn gather(sources: &[SourceRef<'_>], f: usize, families: usize, ends: &mut [u32]) -> Run {
-    let total: usize = sources.iter().map(|s| s.lines(f).len()).sum();
+    let total: usize = sources.iter().map(|s| s.len(f)).sum();
     let mut bytes = Vec::with_capacity(total);
-    let mut pending: Option<(&Bytes, Range<usize>)> = None;
+    // The run being copied from (decoded once if cold) and the range of it not copied yet.
+    let mut pending: Option<(&Packed, Bytes, Range<usize>)> = None;
     let mut len = 0;
     for (i, source) in sources.iter().enumerate() {
         match *source {
             SourceRef::Packed(p, at) => {
-                let run = p.run(f);
                 let r = p.object(f, at as usize);
                 len += r.len();
                 match &mut pending {
-                    Some((held, range)) if std::ptr::eq(*held, run) && range.end == r.start => range.end = r.end,
+                    Some((held, _, range)) if std::ptr::eq(*held, p) && range.end == r.start => range.end = r.end,
+                    _ if r.is_empty() => {}
                     _ => {
-                        if let Some((held, range)) = pending.replace((run, r)) {
-                            bytes.extend_from_slice(&held[range]);
-                        }
+                        let run = match pending.take() {
+                            Some((held, run, range)) => {
+                                bytes.extend_from_slice(&run[range]);
+                                std::ptr::eq(held, p).then_some(run)
+                            }
+                            None => None,
+                        };
+                        let run = run.unwrap_or_else(|| p.run(f));
+                        pending = Some((p, run, r));
                     }
                 }
             }
             SourceRef::Loose(r) => {
-                if let Some((held, range)) = pending.take() {
-                    bytes.extend_from_slice(&held[range]);
+                if let Some((_, run, range)) = &mut pending {
+                    bytes.extend_from_slice(&run[range.clone()]);
+                    *range = range.end..range.end;
                 }
                 bytes.extend_from_slice(r.family(f));
-                len = bytes.len();
+                len = bytes.len() + pending.as_ref().map_or(0, |(_, _, range)| range.len());
             }
         }
         // Blocks are cut at BLOCK_BYTES, far below u32::MAX.
         ends[i * families + f] = u32::try_from(len).unwrap_or(u32::MAX);
     }
-    if let Some((held, range)) = pending {
-        bytes.extend_from_slice(&held[range]);
+    if let Some((_, run, range)) = pending {
+        bytes.extend_from_slice(&run[range]);
     }
     debug_assert_eq!(len, bytes.len());
-    Run {
-        bytes: Bytes::from(bytes),
-        gzip: Arc::default(),
-    }
+    Run::new(Bytes::from(bytes))
 }
 
 /// Hints the CPU to load the cache line holding `ptr`.
@@ -437,7 +552,7 @@ impl Block {
         match pos {
             Ok(i) => {
                 let old = self.slots[i].source.with(&self.packed);
-                let before: Vec<&[u8]> = old.families(families).collect();
+                let before: Vec<Lines<'_>> = (0..families).map(|f| old.lines(f)).collect();
                 // The old lines sit in as many runs as there are families, each likely a cache
                 // miss: start every load before the first comparison waits on one.
                 for lines in &before {
@@ -447,11 +562,13 @@ impl Block {
                 let mut old_size = 0;
                 for (f, (before, after)) in before.iter().zip(rendered.families(families)).enumerate() {
                     old_size += before.len();
-                    if *before != after {
+                    if **before != *after {
                         self.changed.set(f);
                         identical = false;
                     }
                 }
+                drop(before);
+                self.refreeze_when_thawed();
                 let slot = &mut self.slots[i];
                 slot.entry = entry;
                 if identical {
@@ -490,13 +607,20 @@ impl Block {
         }
     }
 
+    /// Has a packing whose cold runs an update thawed frozen again once the block goes quiet.
+    fn refreeze_when_thawed(&self) {
+        if self.packed.take_thawed() {
+            super::precompress::refreeze_later(&self.packed);
+        }
+    }
+
     /// Removes slot `i`.
     pub fn remove(&mut self, i: usize) {
         let slot = self.slots.remove(i);
         self.members_changed = true;
         let lines = slot.source.with(&self.packed);
         for f in 0..self.families {
-            if !lines.lines(f).is_empty() {
+            if lines.len(f) > 0 {
                 self.changed.set(f);
             }
         }
@@ -530,7 +654,7 @@ impl Block {
         if self.slots.len() > MAX_BLOCK_OBJECTS || self.packed.len() > 2 * BLOCK_BYTES {
             let mut builder = BlockBuilder::new(self.families);
             for (key, entry, source) in self.into_items() {
-                builder.push(key, entry, source);
+                let _ = builder.push(key, entry, source);
             }
             return builder.finish();
         }
@@ -592,13 +716,16 @@ impl BlockBuilder {
         }
     }
 
-    /// Appends an object; keys must arrive in increasing order (the caller checks).
-    pub fn push(&mut self, key: ObjectKey, entry: Arc<Entry>, source: OwnedSource) {
+    /// Appends an object; keys must arrive in increasing order (the caller checks). Returns the
+    /// block this completed, if any.
+    pub fn push(&mut self, key: ObjectKey, entry: Arc<Entry>, source: OwnedSource) -> Option<&Arc<Packed>> {
         self.open_bytes += source.as_ref().size(self.families);
         self.open.push((key, entry, source));
         if self.open.len() >= BLOCK_OBJECTS || self.open_bytes >= BLOCK_BYTES {
             self.seal();
+            return self.blocks.last().map(Block::packed);
         }
+        None
     }
 
     fn seal(&mut self) {
@@ -681,13 +808,14 @@ mod tests {
         let mut block = block_of(8);
         let mut writer = MemberWriter::default();
         let lines_only = block.packed().heap_size();
-        let a = block.packed().gzip_fragment(0, &mut writer).unwrap().deflate;
+        let a = block.packed().gzip_fragment(0, &mut writer).unwrap();
         assert_eq!(
             block.packed().heap_size(),
-            lines_only + a.len(),
+            lines_only + a.heap_size(),
             "fragments count as held bytes"
         );
-        let b = block.packed().gzip_fragment(1, &mut writer).unwrap().deflate;
+        let a = a.deflate();
+        let b = block.packed().gzip_fragment(1, &mut writer).unwrap().deflate();
         let key = ObjectKey::new(Some("ns"), Some("p003"));
         let pos = block.find(&key);
         block.upsert(
@@ -700,9 +828,9 @@ mod tests {
         assert_eq!(repacked.len(), 1);
         let block = repacked.remove(0);
         assert!(!block.changed().any());
-        let a2 = block.packed().gzip_fragment(0, &mut writer).unwrap().deflate;
+        let a2 = block.packed().gzip_fragment(0, &mut writer).unwrap().deflate();
         assert_eq!(a2.as_ptr(), a.as_ptr());
-        let b2 = block.packed().gzip_fragment(1, &mut writer).unwrap().deflate;
+        let b2 = block.packed().gzip_fragment(1, &mut writer).unwrap().deflate();
         // A fragment has no final block; an empty one (0x03 0x00) closes it for decoding alone.
         assert_ne!(b2.as_ptr(), b.as_ptr());
         let mut text = String::new();
@@ -712,6 +840,54 @@ mod tests {
         )
         .unwrap();
         assert!(text.contains("b{i=\"3\"} 9\n"), "{text}");
+    }
+
+    #[test]
+    fn a_frozen_block_serves_updates_and_repacks_from_its_fragments() {
+        let mut block = block_of(8);
+        let mut writer = MemberWriter::default();
+        let hot = block.packed().heap_size();
+        block.packed().compress_all(&mut writer);
+        let compressed = block.packed().heap_size();
+        let freed = block.packed().freeze();
+        assert!(block.packed().is_frozen());
+        assert_eq!(freed, block.packed().len());
+        assert_eq!(
+            block.packed().heap_size(),
+            compressed - freed,
+            "only fragments and offsets stay"
+        );
+        assert!(block.packed().heap_size() < hot);
+        // A scrape decodes a cold run without thawing it.
+        let expected_a: String = (0..8).map(|i| format!("a{{i=\"{i}\"}} 1\n")).collect();
+        assert!(matches!(block.packed().run_lines(0), Some(RunLines::Cold(_))));
+        assert_eq!(&block.packed().run(0)[..], expected_a.as_bytes());
+        assert!(block.packed().is_frozen());
+        // An update reads the old lines: the unchanged bytes are recognised, the runs thawed.
+        let key = ObjectKey::new(Some("ns"), Some("p005"));
+        let pos = block.find(&key);
+        block.upsert(
+            pos,
+            key,
+            entry("2"),
+            Rendered::from_families(&["a{i=\"5\"} 1\n", "b{i=\"5\"} 7\n"]),
+        );
+        assert!(!block.changed().get(0));
+        assert!(block.changed().get(1));
+        assert!(!block.packed().is_frozen());
+        let block = block.maintain().remove(0);
+        let expected_b: String = (0..8)
+            .map(|i| format!("b{{i=\"{i}\"}} {}\n", if i == 5 { 7 } else { 1 }))
+            .collect();
+        assert_eq!(&block.packed().run(0)[..], expected_a.as_bytes());
+        assert_eq!(&block.packed().run(1)[..], expected_b.as_bytes());
+        // A deletion from a cold block needs only the offsets.
+        block.packed().compress_all(&mut writer);
+        block.packed().freeze();
+        let mut block = block;
+        block.remove(0);
+        assert!(block.packed().is_frozen());
+        assert!(block.changed().get(0) && block.changed().get(1));
     }
 
     #[test]

@@ -4,12 +4,21 @@
 //! each packed run compressed once, on its own, ending byte-aligned with a sync flush and no
 //! final block — and the bytes between them (headers, changed runs), compressed on the fly.
 //! Before a fragment the on-the-fly compressor is sync-flushed and reset, so nothing refers back
-//! across a splice; the trailer's CRC-32 is combined from the pieces' CRCs. One member rather
+//! across a splice; the trailer's CRC-32 is combined from the pieces' CRCs.
+//!
+//! A fragment is also the only copy of a cold run's lines (see `block.rs`): it is stored with an
+//! empty final block after the sync flush, which makes it a complete raw deflate stream that
+//! [`Inflater`] decodes in one call (libdeflate, about twice zlib's speed) into a buffer of the
+//! known size; splicing leaves those two bytes out. One member rather
 //! than concatenated members, because curl, browsers and many libraries stop at the end of the
 //! first member (Go's `gzip.Reader` in Prometheus would not).
 
 use bytes::Bytes;
 use flate2::{Compress, Compression, FlushCompress, Status};
+
+/// An empty final fixed-Huffman block: appended to a byte-aligned sync-flushed stream, it ends
+/// the stream without adding output.
+const FINAL_EMPTY_BLOCK: [u8; 2] = [0x03, 0x00];
 
 /// Member header: deflate, no flags, no mtime, no extra flags, OS unknown.
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
@@ -65,10 +74,11 @@ impl MemberWriter {
         let mut out = Vec::with_capacity(data.len() / 4 + 64);
         deflate_into(&mut self.deflate, data, &mut out, FlushCompress::Sync);
         self.deflate.reset();
+        out.extend_from_slice(&FINAL_EMPTY_BLOCK);
         let mut crc = crc32fast::Hasher::new();
         crc.update(data);
         Fragment {
-            deflate: Bytes::from(out.into_boxed_slice()),
+            stream: Bytes::from(out.into_boxed_slice()),
             crc,
         }
     }
@@ -114,10 +124,56 @@ fn deflate_into(deflate: &mut Compress, mut input: &[u8], out: &mut Vec<u8>, flu
 /// to be spliced into a [`StreamWriter`]'s stream, with the CRC state of its input.
 #[derive(Clone)]
 pub struct Fragment {
-    /// The deflate bytes.
-    pub deflate: Bytes,
+    /// The sync-flushed deflate bytes followed by [`FINAL_EMPTY_BLOCK`].
+    stream: Bytes,
     /// CRC-32 state of the uncompressed run (its length included).
     pub crc: crc32fast::Hasher,
+}
+
+impl Fragment {
+    /// The bytes to splice: the deflate stream without its final block.
+    pub fn deflate(&self) -> Bytes {
+        self.stream.slice(..self.stream.len() - FINAL_EMPTY_BLOCK.len())
+    }
+
+    /// Bytes held.
+    pub fn heap_size(&self) -> usize {
+        self.stream.len()
+    }
+
+    /// Length of the uncompressed run.
+    pub fn plain_len(&self) -> usize {
+        self.crc.total_len() as usize
+    }
+}
+
+/// Decodes fragments back into lines (libdeflate's one-shot decoder; one per thread).
+pub struct Inflater(libdeflater::Decompressor);
+
+impl Default for Inflater {
+    fn default() -> Self {
+        Inflater(libdeflater::Decompressor::new())
+    }
+}
+
+impl Inflater {
+    /// Decodes `fragment` into `out`, which must be exactly its uncompressed length.
+    pub fn inflate_into(&mut self, fragment: &Fragment, out: &mut [u8]) {
+        // The stream was written by this process's compressor from exactly `out.len()` bytes, so
+        // decoding cannot fail short of memory corruption; a failure must not serve wrong lines.
+        let n = self
+            .0
+            .deflate_decompress(&fragment.stream, out)
+            .expect("a fragment written by this process decodes");
+        assert_eq!(n, out.len(), "a fragment decodes to its recorded length");
+    }
+
+    /// Decodes `fragment` into a new buffer.
+    pub fn inflate(&mut self, fragment: &Fragment) -> Bytes {
+        let mut out = vec![0u8; fragment.plain_len()];
+        self.inflate_into(fragment, &mut out);
+        Bytes::from(out)
+    }
 }
 
 /// Writes one gzip member from on-the-fly bytes and spliced [`Fragment`]s.
@@ -234,7 +290,8 @@ mod tests {
             } else {
                 let fragment = fragments.fragment(piece.as_bytes());
                 stream.splice(&fragment, &mut out);
-                out.extend_from_slice(&fragment.deflate);
+                out.extend_from_slice(&fragment.deflate());
+                assert_eq!(Inflater::default().inflate(&fragment), piece.as_bytes());
             }
         }
         stream.finish(&mut out);

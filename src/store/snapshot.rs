@@ -3,7 +3,8 @@
 //!
 //! Output is family-major: for each kind with objects, for each family, the HELP/TYPE lines
 //! once and then that family's run from every block. Plain runs of at least [`SHARE_MIN`] bytes
-//! go to hyper as slices of the packed buffer (no copy); gzip output is one gzip member whose
+//! go to hyper as slices of the packed buffer (no copy), or decoded into a buffer of their own
+//! when cold (their fragment alone held); gzip output is one gzip member whose
 //! deflate stream splices each unchanged run's cached fragment as it is and compresses
 //! everything else on the fly.
 
@@ -13,8 +14,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::block::{Bits, Packed, Source};
-use super::gzip::{MemberWriter, StreamWriter};
+use super::block::{Bits, Packed, RunLines, Source};
+use super::gzip::{Inflater, MemberWriter, StreamWriter};
 use crate::exposition::Format;
 use crate::families::FamilyHeader;
 
@@ -94,6 +95,8 @@ struct Writer {
     stream: StreamWriter,
     /// Compresses a run whose fragment the background compressor has not made yet.
     fragments: MemberWriter,
+    /// Decodes cold runs for plain scrapes.
+    inflater: Inflater,
     plain_bytes: usize,
 }
 
@@ -106,6 +109,7 @@ impl Writer {
             ready: VecDeque::new(),
             stream: StreamWriter::default(),
             fragments: MemberWriter::default(),
+            inflater: Inflater::default(),
             plain_bytes: 0,
         }
     }
@@ -125,21 +129,48 @@ impl Writer {
     }
 
     fn run(&mut self, packed: &Packed, f: usize) {
-        let run = packed.run(f);
-        if run.is_empty() {
+        let Some(lines) = packed.run_lines(f) else {
             return;
-        }
-        self.plain_bytes += run.len();
-        let shared = match self.encoding {
-            Encoding::Identity => run.clone(),
-            Encoding::Gzip => {
-                let Some(fragment) = packed.gzip_fragment(f, &mut self.fragments) else {
+        };
+        let shared = match (self.encoding, lines) {
+            (Encoding::Identity, RunLines::Hot(bytes)) => bytes,
+            (Encoding::Identity, RunLines::Cold(fragment)) => {
+                let len = fragment.plain_len();
+                if len >= SHARE_MIN {
+                    self.inflater.inflate(&fragment)
+                } else {
+                    // Small runs are decoded straight into the chunk being filled.
+                    let at = self.out.len();
+                    self.out.resize(at + len, 0);
+                    self.inflater.inflate_into(&fragment, &mut self.out[at..]);
+                    self.plain_bytes += len;
+                    if self.out.len() >= self.chunk_size {
+                        self.flush();
+                    }
                     return;
+                }
+            }
+            (Encoding::Gzip, lines) => {
+                let fragment = match lines {
+                    RunLines::Cold(fragment) => fragment,
+                    RunLines::Hot(_) => match packed.gzip_fragment(f, &mut self.fragments) {
+                        Some(fragment) => fragment,
+                        None => return,
+                    },
                 };
+                self.plain_bytes += fragment.plain_len();
                 self.stream.splice(&fragment, &mut self.out);
-                fragment.deflate
+                let deflate = fragment.deflate();
+                self.share(deflate);
+                return;
             }
         };
+        self.plain_bytes += shared.len();
+        self.share(shared);
+    }
+
+    /// Sends `shared` as its own frame when large, else copies it into the chunk being filled.
+    fn share(&mut self, shared: Bytes) {
         if shared.len() >= SHARE_MIN {
             self.flush();
             self.ready.push_back(shared);
@@ -154,7 +185,7 @@ impl Writer {
     /// Family `f` of a block whose run changed: every object's current lines, with runs of
     /// consecutive packed objects copied as one slice.
     fn scatter(&mut self, packed: &Packed, sources: &[Source], f: usize) {
-        let bytes = packed.run(f).clone();
+        let bytes = packed.run(f);
         let mut pending: Range<usize> = 0..0;
         for source in sources {
             match source {
