@@ -789,9 +789,10 @@ mod tests {
     }
 
     #[test]
-    fn relisted_blocks_are_compressed_in_the_background() {
+    fn relisted_blocks_are_compressed_and_frozen_in_the_background() {
         let store = Store::new(vec![kind()]);
         let scope = &store.kinds()[0].scopes()[0];
+        let hot_bytes = |scope: &Scope| scope.read().blocks.iter().map(|b| b.packed().len()).sum::<usize>();
         let mut relist = scope.begin_relist();
         for i in 0..300 {
             relist.apply(
@@ -799,16 +800,31 @@ mod tests {
                 ObjectKey::new(Some("ns"), Some(&format!("p{i:03}"))),
                 "u",
                 "1",
-                || Rendered::from_families(&[&format!("a{{i=\"{i}\"}} 1\n"), ""]),
+                || Rendered::from_families(&[&format!("a{{i=\"{i}\",node=\"node-pool-a-{}\",image=\"registry.example.com/team/service:v1.2.3\"}} 1\n", i % 7), ""]),
             );
         }
         scope.commit_relist(relist);
         // Not a timing assertion: the deadline only bounds how long a broken queue can hang.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while !scope.read().blocks.iter().all(|b| b.packed().is_compressed()) {
-            assert!(std::time::Instant::now() < deadline, "runs never compressed");
+        while !scope.read().blocks.iter().all(|b| b.packed().is_frozen()) {
+            assert!(std::time::Instant::now() < deadline, "runs never compressed and frozen");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+        // Only fragments and offsets are held for the lines now: far less than the lines.
+        let held: usize = scope.read().blocks.iter().map(|b| b.packed().heap_size()).sum();
+        assert!(
+            held * 3 < hot_bytes(scope),
+            "held {held} for {} bytes of lines",
+            hot_bytes(scope)
+        );
+        // A plain scrape decodes the cold runs without thawing them.
+        let plain = text(&store);
+        assert!(
+            plain
+                .contains("a{i=\"299\",node=\"node-pool-a-5\",image=\"registry.example.com/team/service:v1.2.3\"} 1\n"),
+            "{plain}"
+        );
+        assert!(scope.read().blocks.iter().all(|b| b.packed().is_frozen()));
         // A gzip scrape now only sends what is there, and it decodes to the plain text.
         let gz: Vec<u8> = store
             .snapshot(|_| true)
@@ -817,7 +833,7 @@ mod tests {
             .collect();
         let mut unzipped = String::new();
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped).unwrap();
-        assert_eq!(unzipped, text(&store));
+        assert_eq!(unzipped, plain);
     }
 
     #[test]
