@@ -136,10 +136,10 @@ impl OwnedSource {
 /// compressed fragment) or cold (the fragment alone). Runs of families that did not change are
 /// shared between a block's successive packings.
 ///
-/// Invariant: `plain` is `None` only when `gzip` is set, so the lines can always be had.
+/// A cold run holds its fragment in `state` itself, so its lines can always be had.
 struct Run {
     len: usize,
-    plain: Mutex<Option<Bytes>>,
+    state: Mutex<RunLines>,
     gzip: OnceLock<Fragment>,
 }
 
@@ -147,29 +147,28 @@ impl Run {
     fn new(bytes: Bytes) -> Run {
         Run {
             len: bytes.len(),
-            plain: Mutex::new(Some(bytes)),
+            state: Mutex::new(RunLines::Hot(bytes)),
             gzip: OnceLock::new(),
         }
     }
 
-    fn plain(&self) -> std::sync::MutexGuard<'_, Option<Bytes>> {
+    fn state(&self) -> std::sync::MutexGuard<'_, RunLines> {
         // The guarded value is a pointer swap; a panic elsewhere cannot leave it half-written.
-        self.plain.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The lines, decoding the fragment when cold; `keep` stores them back (the run is being
-    /// updated and will be read again soon).
-    fn lines(&self, keep: bool) -> Bytes {
-        if let Some(bytes) = self.plain().as_ref() {
-            return bytes.clone();
-        }
-        let fragment = self.gzip.get().expect("a cold run has its fragment");
-        let bytes = INFLATER.with_borrow_mut(|inflater| inflater.inflate(fragment));
+    /// The lines, decoding the fragment when cold (outside the lock), and whether they were
+    /// decoded; `keep` stores them back (the run is being updated and will be read again soon).
+    fn lines(&self, keep: bool) -> (Bytes, bool) {
+        let fragment = match &*self.state() {
+            RunLines::Hot(bytes) => return (bytes.clone(), false),
+            RunLines::Cold(fragment) => fragment.clone(),
+        };
+        let bytes = INFLATER.with_borrow_mut(|inflater| inflater.inflate(&fragment));
         if keep {
-            let mut plain = self.plain();
-            return plain.get_or_insert(bytes).clone();
+            *self.state() = RunLines::Hot(bytes.clone());
         }
-        bytes
+        (bytes, true)
     }
 }
 
@@ -178,7 +177,8 @@ thread_local! {
     static INFLATER: RefCell<Inflater> = RefCell::default();
 }
 
-/// A run's lines for a scrape: the held bytes when hot, else the fragment to decode.
+/// A run's lines: the held bytes when hot, else the fragment to decode.
+#[derive(Clone)]
 pub enum RunLines {
     /// The run is hot.
     Hot(Bytes),
@@ -269,17 +269,12 @@ impl Packed {
     /// Family `f`'s lines for a scrape, hot or cold; `None` for an empty run or one out of range.
     pub fn run_lines(&self, f: usize) -> Option<RunLines> {
         let run = self.runs.get(f).filter(|r| r.len > 0)?;
-        if let Some(bytes) = run.plain().as_ref() {
-            return Some(RunLines::Hot(bytes.clone()));
-        }
-        Some(RunLines::Cold(
-            run.gzip.get().expect("a cold run has its fragment").clone(),
-        ))
+        Some(run.state().clone())
     }
 
     /// Family `f`'s lines, decoded for this call when cold (a scrape gathering a changed run).
     pub fn run(&self, f: usize) -> Bytes {
-        self.runs.get(f).map_or_else(Bytes::new, |r| r.lines(false))
+        self.runs.get(f).map_or_else(Bytes::new, |r| r.lines(false).0)
     }
 
     /// Byte range of object `i`'s lines within family `f`'s run.
@@ -299,18 +294,18 @@ impl Packed {
         if range.is_empty() {
             return Bytes::new();
         }
-        let run = &self.runs[f];
-        if run.plain().is_none() {
+        let (bytes, thawed) = self.runs[f].lines(true);
+        if thawed {
             self.thawed.store(true, Ordering::Relaxed);
         }
-        run.lines(true).slice(range)
+        bytes.slice(range)
     }
 
     /// Family `f`'s run compressed on its own (see [`Fragment`]), made by whichever comes
     /// first: the background compressor or a gzip scrape. `None` for a family out of range.
     pub fn gzip_fragment(&self, f: usize, writer: &mut MemberWriter) -> Option<Fragment> {
         let run = self.runs.get(f)?;
-        Some(run.gzip.get_or_init(|| writer.fragment(&run.lines(false))).clone())
+        Some(run.gzip.get_or_init(|| writer.fragment(&run.lines(false).0)).clone())
     }
 
     /// Compresses every non-empty run not compressed yet.
@@ -328,12 +323,13 @@ impl Packed {
         self.thawed.store(false, Ordering::Relaxed);
         let mut freed = 0;
         for run in self.runs.iter() {
-            if run.gzip.get().is_some() {
-                let mut plain = run.plain();
+            if let Some(fragment) = run.gzip.get() {
+                let mut state = run.state();
                 // A run shared with an older packing (a scrape may hold one) goes cold there
                 // too: the same lines, decoded on demand.
-                if let Some(bytes) = plain.take() {
+                if let RunLines::Hot(bytes) = &*state {
                     freed += bytes.len();
+                    *state = RunLines::Cold(fragment.clone());
                 }
             }
         }
@@ -354,7 +350,9 @@ impl Packed {
     /// Whether every non-empty run is cold (its fragment alone held).
     #[cfg(test)]
     pub fn is_frozen(&self) -> bool {
-        self.runs.iter().all(|r| r.len == 0 || r.plain().is_none())
+        self.runs
+            .iter()
+            .all(|r| r.len == 0 || matches!(*r.state(), RunLines::Cold(_)))
     }
 
     /// Bytes held: lines of hot runs, offsets and compressed fragments.
@@ -362,7 +360,14 @@ impl Packed {
         let runs: usize = self
             .runs
             .iter()
-            .map(|r| r.plain().as_ref().map_or(0, Bytes::len) + r.gzip.get().map_or(0, Fragment::heap_size))
+            .map(|r| {
+                let hot = match &*r.state() {
+                    RunLines::Hot(bytes) => bytes.len(),
+                    // The fragment is the one counted below (shared, not a copy).
+                    RunLines::Cold(_) => 0,
+                };
+                hot + r.gzip.get().map_or(0, Fragment::heap_size)
+            })
             .sum();
         runs + self.ends.len() * 4
     }
