@@ -39,6 +39,8 @@ pub struct ExporterConfig {
     pub usage: Option<UsageConfig>,
     /// Keep packed runs' lines beside their compressed form (`--cache-plain-lines`).
     pub cache_plain_lines: bool,
+    /// Bound on lines held uncompressed for recently changed blocks (`--max-hot-lines-mib`).
+    pub max_hot_lines_bytes: usize,
 }
 
 /// A running exporter: watchers plus both listeners.
@@ -65,6 +67,7 @@ impl RunningExporter {
         // First, so a bad serving flag or web config stops start-up before anything runs.
         let server_options = config.listen.server_options().map_err(anyhow::Error::msg)?;
         crate::store::precompress::set_freeze(!config.cache_plain_lines);
+        crate::store::precompress::set_hot_budget(config.max_hot_lines_bytes);
         let handles = kinds::registry(
             &config.families.resources,
             &config.families.filter,
@@ -252,6 +255,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         listen: args.listen.clone(),
         usage,
         cache_plain_lines: args.cache_plain_lines,
+        max_hot_lines_bytes: (args.max_hot_lines_mib as usize) << 20,
     })
     .await?;
     shutdown_signal().await;

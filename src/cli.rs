@@ -236,6 +236,12 @@ pub struct RunArgs {
     /// Prometheus scrapes with gzip; see docs/PERFORMANCE.md.
     #[arg(long)]
     pub cache_plain_lines: bool,
+    /// Most MiB of lines kept uncompressed for blocks that changed in the last 10 s (an update
+    /// compares an object's old lines, which decodes its block); past it the blocks changed
+    /// longest ago are compressed again at once. Bounds memory under churn spread over the whole
+    /// cluster, for the CPU of decoding a block again at its next update.
+    #[arg(long, default_value_t = (crate::store::precompress::DEFAULT_HOT_BUDGET >> 20) as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_hot_lines_mib: u32,
     /// Poll metrics.k8s.io (metrics-server) for node and pod usage and export its health;
     /// `--usage=false` turns the polling and those families off. Needs the pods and nodes resources.
     #[arg(
@@ -354,6 +360,9 @@ pub struct BenchArgs {
     /// Run the exporter with `--cache-plain-lines` (lines kept beside their compressed form).
     #[arg(long)]
     pub cache_plain_lines: bool,
+    /// Run the exporter with this `--max-hot-lines-mib` (its default when absent).
+    #[arg(long)]
+    pub max_hot_lines_mib: Option<u32>,
 }
 
 /// Validated family options.

@@ -100,6 +100,7 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
             ..ListenArgs::default()
         },
         cache_plain_lines: false,
+        max_hot_lines_bytes: crate::store::precompress::DEFAULT_HOT_BUDGET,
     })
     .await?;
     let host = match exporter.metrics_addr.ip() {

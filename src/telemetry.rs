@@ -14,6 +14,8 @@ struct PrecompressGauges {
     peak: IntGauge,
     skipped: IntCounter,
     dropped: IntCounter,
+    hot: IntGauge,
+    early: IntCounter,
 }
 
 /// Counters and gauges about watching, the cache and scrapes.
@@ -233,11 +235,21 @@ impl Telemetry {
                 "kube_state_exporter_precompress_dropped_blocks_total",
                 "Cache blocks not queued for background compression because the queue was full; scrapes compress them.",
             ))?,
+            hot: IntGauge::with_opts(Opts::new(
+                "kube_state_exporter_hot_lines_bytes",
+                "Bytes of cached lines held uncompressed (blocks packed or updated recently); bounded by --max-hot-lines-mib.",
+            ))?,
+            early: IntCounter::with_opts(Opts::new(
+                "kube_state_exporter_early_freezes_total",
+                "Updated cache blocks compressed again before their quiet period because hot lines reached --max-hot-lines-mib.",
+            ))?,
         };
         registry.register(Box::new(precompress.queued.clone()))?;
         registry.register(Box::new(precompress.peak.clone()))?;
         registry.register(Box::new(precompress.skipped.clone()))?;
         registry.register(Box::new(precompress.dropped.clone()))?;
+        registry.register(Box::new(precompress.hot.clone()))?;
+        registry.register(Box::new(precompress.early.clone()))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
         Ok(Telemetry {
@@ -295,6 +307,10 @@ impl Telemetry {
         self.precompress
             .dropped
             .inc_by(queue.dropped.saturating_sub(self.precompress.dropped.get()));
+        self.precompress.hot.set(queue.hot_bytes as i64);
+        self.precompress
+            .early
+            .inc_by(queue.early_freezes.saturating_sub(self.precompress.early.get()));
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::warn!(error = %e, "encoding telemetry failed");

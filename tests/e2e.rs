@@ -86,6 +86,7 @@ fn exporter_config(sim_url: &str, families: FamilyOptions) -> ExporterConfig {
         },
         usage: None,
         cache_plain_lines: false,
+        max_hot_lines_bytes: kube_state_exporter::store::precompress::DEFAULT_HOT_BUDGET,
     }
 }
 

@@ -97,6 +97,12 @@ pub struct ScaleReport {
     pub concurrent_events_per_second: f64,
     /// Exporter peak RSS (VmHWM) at the end of the concurrent phase, bytes.
     pub peak_rss_concurrent_bytes: u64,
+    /// RSS after the gzip scrapes under events: the steady state of a churning cluster.
+    pub rss_churn_bytes: u64,
+    /// Uncompressed lines held at that moment (bounded by `--max-hot-lines-mib`).
+    pub hot_lines_churn_bytes: u64,
+    /// Updated blocks frozen early because the hot lines reached their bound.
+    pub early_freezes: u64,
     /// Most cache blocks ever waiting for background compression (the churn phases included).
     pub precompress_queue_peak_blocks: u64,
     /// Queued blocks replaced (and freed) before background compression reached them.
@@ -175,6 +181,7 @@ async fn run_scale(
             // Every parallel scraper is measured, none turned away by the scrape limit.
             .args(["--max-concurrent-scrapes", &args.parallel.max(10).to_string()])
             .args(args.cache_plain_lines.then_some("--cache-plain-lines"))
+            .args(args.max_hot_lines_mib.map(|mib| format!("--max-hot-lines-mib={mib}")))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -236,12 +243,15 @@ async fn run_scale(
         rate: args.events_per_second,
     };
     let (gzip_churn, _) = concurrent_scrapes(addr, &churn, 1, scrapes * 4, true).await?;
+    let (rss_churn_bytes, _) = memory(pid).context("reading exporter memory")?;
+    let hot_lines_churn_bytes = read_telemetry_sum(telemetry, "kube_state_exporter_hot_lines_bytes").await? as u64;
     let (concurrent, sent_rate) = concurrent_scrapes(addr, &churn, args.parallel, scrapes, false).await?;
     let (_, peak_rss_concurrent_bytes) = memory(pid).context("reading exporter memory")?;
     let precompress_queue_peak_blocks =
         read_telemetry_sum(telemetry, "kube_state_exporter_precompress_queue_peak_blocks").await? as u64;
     let precompress_skipped_blocks =
         read_telemetry_sum(telemetry, "kube_state_exporter_precompress_skipped_blocks_total").await? as u64;
+    let early_freezes = read_telemetry_sum(telemetry, "kube_state_exporter_early_freezes_total").await? as u64;
     drop(exporter);
     drop(sim);
 
@@ -282,6 +292,9 @@ async fn run_scale(
         concurrent_over_static: concurrent_p99 / static_concurrent_p99,
         concurrent_events_per_second: sent_rate,
         peak_rss_concurrent_bytes,
+        rss_churn_bytes,
+        hot_lines_churn_bytes,
+        early_freezes,
         precompress_queue_peak_blocks,
         precompress_skipped_blocks,
         scrapes,
@@ -550,6 +563,13 @@ fn print_report(r: &ScaleReport) {
     println!(
         "events              {:.0}/s applied vs {:.0}/s decode-only: {:.2}",
         r.events.applied_per_second, r.events.decode_only_per_second, r.events.ratio
+    );
+    println!(
+        "under churn         RSS {:.1} MiB after gzip scrapes under events ({:.2}x steady), {:.1} MiB of it hot lines; {} early freezes",
+        mib(r.rss_churn_bytes),
+        r.rss_churn_bytes as f64 / r.steady_rss_bytes.max(1) as f64,
+        mib(r.hot_lines_churn_bytes),
+        r.early_freezes
     );
     println!(
         "concurrency         p99 {:.1} ms with {} scrapers at {:.0} events/s = {:.2}x idle p50; peak RSS {:.1} MiB",

@@ -145,6 +145,7 @@ struct Run {
 
 impl Run {
     fn new(bytes: Bytes) -> Run {
+        super::precompress::count_hot(bytes.len(), true);
         Run {
             len: bytes.len(),
             state: Mutex::new(RunLines::Hot(bytes)),
@@ -166,9 +167,23 @@ impl Run {
         };
         let bytes = INFLATER.with_borrow_mut(|inflater| inflater.inflate(&fragment));
         if keep {
-            *self.state() = RunLines::Hot(bytes.clone());
+            let mut state = self.state();
+            // Another update may have thawed it meanwhile: count the lines once.
+            if matches!(*state, RunLines::Cold(_)) {
+                *state = RunLines::Hot(bytes.clone());
+                super::precompress::count_hot(self.len, true);
+            }
         }
         (bytes, true)
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if matches!(state, RunLines::Hot(_)) {
+            super::precompress::count_hot(self.len, false);
+        }
     }
 }
 
@@ -266,6 +281,11 @@ impl Packed {
         self.len
     }
 
+    /// Bytes of family `f`'s run (0 out of range), known without decoding it.
+    pub fn run_len(&self, f: usize) -> usize {
+        self.runs.get(f).map_or(0, |r| r.len)
+    }
+
     /// Family `f`'s lines for a scrape, hot or cold; `None` for an empty run or one out of range.
     pub fn run_lines(&self, f: usize) -> Option<RunLines> {
         let run = self.runs.get(f).filter(|r| r.len > 0)?;
@@ -329,6 +349,7 @@ impl Packed {
                 // too: the same lines, decoded on demand.
                 if let RunLines::Hot(bytes) = &*state {
                     freed += bytes.len();
+                    super::precompress::count_hot(run.len, false);
                     *state = RunLines::Cold(fragment.clone());
                 }
             }

@@ -834,6 +834,32 @@ mod tests {
         let mut unzipped = String::new();
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped).unwrap();
         assert_eq!(unzipped, plain);
+
+        // An update reads the object's old lines: its block thaws (and stays so: the quiet
+        // period is an hour in unit tests, so only the budget can freeze it again).
+        let early_before = precompress::stats().early_freezes;
+        scope.apply(ObjectKey::new(Some("ns"), Some("p005")), "u", "2", || {
+            Rendered::from_families(&["a{i=\"5\"} 2\n", ""])
+        });
+        assert!(!scope.read().blocks.iter().all(|b| b.packed().is_frozen()));
+        // Past the budget (one byte: exceeded whatever the tests running alongside hold), the
+        // next thaw has every thawed block frozen again at once.
+        precompress::set_hot_budget(1);
+        scope.apply(ObjectKey::new(Some("ns"), Some("p200")), "u", "2", || {
+            Rendered::from_families(&["a{i=\"200\"} 2\n", ""])
+        });
+        while !scope.read().blocks.iter().all(|b| b.packed().is_frozen()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the budget never froze the thawed blocks"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        precompress::set_hot_budget(precompress::DEFAULT_HOT_BUDGET);
+        assert!(precompress::stats().early_freezes >= early_before + 2);
+        let plain = text(&store);
+        assert!(plain.contains("a{i=\"5\"} 2\na{i=\"6\",node="), "{plain}");
+        assert!(plain.contains("a{i=\"200\"} 2\n"), "{plain}");
     }
 
     #[test]
@@ -908,6 +934,24 @@ mod model_tests {
                 .read_to_end(&mut unzipped)
                 .unwrap();
             assert!(unzipped == plain, "gzip scrape differs from plain at step {step}");
+        }
+        // Segments written apart (as parallel plain scrapes write them) join to the same bytes,
+        // wherever they are cut: at every block, every few blocks, or not at all.
+        for segment_bytes in [0, 1 + step % 700, usize::MAX] {
+            for format in [Format::Text, Format::OpenMetrics] {
+                let joined: Vec<u8> = store
+                    .snapshot(|_| true)
+                    .into_segments(format, 4096, segment_bytes)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|c| c.to_vec())
+                    .collect();
+                let whole = store.snapshot(|_| true).to_bytes(format);
+                assert!(
+                    joined == whole,
+                    "segments of {segment_bytes} bytes differ from the whole at step {step}"
+                );
+            }
         }
         assert_eq!(store.kinds()[0].stats().0, model.len());
     }

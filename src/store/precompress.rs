@@ -19,6 +19,12 @@
 //! and a repack copies them), and the block registers here: [`REFREEZE_AFTER`] later it is
 //! frozen again, so a block that keeps changing is decoded once per period, not once per
 //! update, and one that went quiet does not stay hot.
+//!
+//! Hot lines are counted ([`hot_bytes`]) and bounded ([`set_hot_budget`]): churn spread over
+//! many blocks (a real cluster's pods and leases change everywhere) would otherwise keep most
+//! blocks thawed and the cache back at the size of the plain body. Past the budget the blocks
+//! thawed longest ago are frozen at once, so memory stays bounded and sustained churn costs CPU
+//! (a block decoded again by its next update) instead.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -34,7 +40,12 @@ use super::gzip::MemberWriter;
 pub const MAX_QUEUED: usize = 200_000;
 
 /// How long a thawed block stays hot before it is frozen again.
+#[cfg(not(test))]
 pub const REFREEZE_AFTER: Duration = Duration::from_secs(10);
+/// In unit tests a thawed block is only frozen again by the hot-lines budget, so a test can
+/// tell the two apart without timing anything.
+#[cfg(test)]
+pub const REFREEZE_AFTER: Duration = Duration::from_secs(3600);
 
 /// Freed bytes after which the allocator is asked to return free pages to the system.
 const TRIM_AFTER_BYTES: usize = 32 << 20;
@@ -59,6 +70,38 @@ static DROPPED: AtomicU64 = AtomicU64::new(0);
 static SKIPPED: AtomicU64 = AtomicU64::new(0);
 /// Whether compressed runs drop their lines (`--cache-plain-lines` turns it off).
 static FREEZE: AtomicBool = AtomicBool::new(true);
+/// Bytes of lines held by hot runs (packed and not frozen yet, or thawed).
+static HOT: AtomicUsize = AtomicUsize::new(0);
+/// Hot bytes past which thawed blocks are frozen before their time.
+static HOT_BUDGET: AtomicUsize = AtomicUsize::new(DEFAULT_HOT_BUDGET);
+/// Thawed blocks frozen before [`REFREEZE_AFTER`] because the budget was reached.
+static EARLY: AtomicU64 = AtomicU64::new(0);
+
+/// Default of [`set_hot_budget`] (`--max-hot-lines-mib`).
+pub const DEFAULT_HOT_BUDGET: usize = 64 << 20;
+
+/// Bounds the lines thawed blocks keep hot; past it the oldest are frozen at once.
+pub fn set_hot_budget(bytes: usize) {
+    HOT_BUDGET.store(bytes, Ordering::Relaxed);
+}
+
+/// Bytes of lines held by hot runs now.
+pub fn hot_bytes() -> usize {
+    HOT.load(Ordering::Relaxed)
+}
+
+/// Records a run's lines becoming hot (`true`) or being dropped (`false`).
+pub(super) fn count_hot(len: usize, hot: bool) {
+    if hot {
+        HOT.fetch_add(len, Ordering::Relaxed);
+    } else {
+        HOT.fetch_sub(len, Ordering::Relaxed);
+    }
+}
+
+fn over_budget() -> bool {
+    HOT.load(Ordering::Relaxed) > HOT_BUDGET.load(Ordering::Relaxed)
+}
 
 /// Whether compressed runs are frozen (their lines dropped); on by default.
 pub fn set_freeze(on: bool) {
@@ -76,6 +119,10 @@ pub struct QueueStats {
     pub dropped: u64,
     /// Queued blocks that were replaced (and freed) before their turn.
     pub skipped: u64,
+    /// Bytes of lines held by hot runs.
+    pub hot_bytes: usize,
+    /// Thawed blocks frozen early because hot lines reached the budget.
+    pub early_freezes: u64,
 }
 
 /// The queue's counters.
@@ -85,6 +132,8 @@ pub fn stats() -> QueueStats {
         peak: PEAK.load(Ordering::Relaxed),
         dropped: DROPPED.load(Ordering::Relaxed),
         skipped: SKIPPED.load(Ordering::Relaxed),
+        hot_bytes: hot_bytes(),
+        early_freezes: EARLY.load(Ordering::Relaxed),
     }
 }
 
@@ -130,6 +179,17 @@ fn start() -> Option<Queue> {
                         && let Some(packed) = packed.upgrade()
                     {
                         freed += packed.freeze();
+                    }
+                }
+                while over_budget()
+                    && let Some((_, packed)) = thawed.pop_front()
+                {
+                    if let Some(packed) = packed.upgrade() {
+                        let bytes = packed.freeze();
+                        if bytes > 0 {
+                            EARLY.fetch_add(1, Ordering::Relaxed);
+                        }
+                        freed += bytes;
                     }
                 }
                 // Freed runs leave holes between the fragments that stay; glibc keeps those pages

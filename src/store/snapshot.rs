@@ -3,8 +3,8 @@
 //!
 //! Output is family-major: for each kind with objects, for each family, the HELP/TYPE lines
 //! once and then that family's run from every block. Plain runs of at least [`SHARE_MIN`] bytes
-//! go to hyper as slices of the packed buffer (no copy), or decoded into a buffer of their own
-//! when cold (their fragment alone held); gzip output is one gzip member whose
+//! go to hyper as slices of the packed buffer (no copy); cold runs (their fragment alone held)
+//! are decoded into the chunk being filled; gzip output is one gzip member whose
 //! deflate stream splices each unchanged run's cached fragment as it is and compresses
 //! everything else on the fly.
 
@@ -55,19 +55,47 @@ pub struct Snapshot {
     pub(super) kinds: Vec<KindSnapshot>,
 }
 
+/// A place in the output: a block's run of one family of one kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Cursor {
+    kind: usize,
+    family: usize,
+    block: usize,
+}
+
 impl Snapshot {
     /// Streams the exposition in chunks of about `chunk_size` bytes.
     pub fn into_chunks(self, format: Format, encoding: Encoding, chunk_size: usize) -> SnapshotChunks {
-        SnapshotChunks {
-            snapshot: self,
-            format,
-            writer: Writer::new(encoding, chunk_size),
-            kind: 0,
-            family: 0,
-            block: 0,
-            header_done: false,
-            finished: false,
+        SnapshotChunks::new(Arc::new(self), format, encoding, chunk_size, Cursor::default(), None)
+    }
+
+    /// Cuts the plain exposition into consecutive segments of about `segment_bytes`, each its own
+    /// chunk iterator: written by several threads at once, their outputs concatenated in order are
+    /// exactly [`Snapshot::into_chunks`]'s (decoding cold runs is the cost of a plain scrape, and
+    /// this spreads it over the cores there are).
+    pub fn into_segments(self, format: Format, chunk_size: usize, segment_bytes: usize) -> Vec<SnapshotChunks> {
+        let mut starts = vec![Cursor::default()];
+        let mut size = 0;
+        for (kind, k) in self.kinds.iter().enumerate().filter(|(_, k)| k.objects > 0) {
+            for family in 0..k.headers.len() {
+                for (block, view) in k.blocks.iter().enumerate() {
+                    if size >= segment_bytes {
+                        starts.push(Cursor { kind, family, block });
+                        size = 0;
+                    }
+                    size += view.packed.run_len(family);
+                }
+            }
         }
+        let snapshot = Arc::new(self);
+        let ends = starts.iter().skip(1).map(|c| Some(*c)).chain([None]);
+        starts
+            .iter()
+            .zip(ends)
+            .map(|(start, end)| {
+                SnapshotChunks::new(snapshot.clone(), format, Encoding::Identity, chunk_size, *start, end)
+            })
+            .collect()
     }
 
     /// Writes the whole exposition into one buffer (for `render` and tests).
@@ -135,20 +163,17 @@ impl Writer {
         let shared = match (self.encoding, lines) {
             (Encoding::Identity, RunLines::Hot(bytes)) => bytes,
             (Encoding::Identity, RunLines::Cold(fragment)) => {
+                // Decoded straight into the chunk being filled, whatever its size: one frame
+                // per chunk rather than per run keeps the hand-offs to the connection few.
                 let len = fragment.plain_len();
-                if len >= SHARE_MIN {
-                    self.inflater.inflate(&fragment)
-                } else {
-                    // Small runs are decoded straight into the chunk being filled.
-                    let at = self.out.len();
-                    self.out.resize(at + len, 0);
-                    self.inflater.inflate_into(&fragment, &mut self.out[at..]);
-                    self.plain_bytes += len;
-                    if self.out.len() >= self.chunk_size {
-                        self.flush();
-                    }
-                    return;
+                let at = self.out.len();
+                self.out.resize(at + len, 0);
+                self.inflater.inflate_into(&fragment, &mut self.out[at..]);
+                self.plain_bytes += len;
+                if self.out.len() >= self.chunk_size {
+                    self.flush();
                 }
+                return;
             }
             (Encoding::Gzip, lines) => {
                 let fragment = match lines {
@@ -225,9 +250,9 @@ impl Writer {
     }
 }
 
-/// Iterator over a snapshot's exposition chunks.
+/// Iterator over a snapshot's exposition chunks (all of it, or one segment).
 pub struct SnapshotChunks {
-    snapshot: Snapshot,
+    snapshot: Arc<Snapshot>,
     format: Format,
     writer: Writer,
     kind: usize,
@@ -235,9 +260,42 @@ pub struct SnapshotChunks {
     block: usize,
     header_done: bool,
     finished: bool,
+    /// Where the next segment starts (`None`: this one runs to the end).
+    stop: Option<Cursor>,
 }
 
 impl SnapshotChunks {
+    fn new(
+        snapshot: Arc<Snapshot>,
+        format: Format,
+        encoding: Encoding,
+        chunk_size: usize,
+        start: Cursor,
+        stop: Option<Cursor>,
+    ) -> Self {
+        SnapshotChunks {
+            snapshot,
+            format,
+            writer: Writer::new(encoding, chunk_size),
+            kind: start.kind,
+            family: start.family,
+            block: start.block,
+            // A segment starting inside a family continues it: the headers came before.
+            header_done: start.block > 0,
+            finished: false,
+            stop,
+        }
+    }
+
+    fn at_stop(&self) -> bool {
+        self.stop
+            == Some(Cursor {
+                kind: self.kind,
+                family: self.family,
+                block: self.block,
+            })
+    }
+
     /// Uncompressed bytes produced so far.
     pub fn plain_bytes(&self) -> usize {
         self.writer.plain_bytes
@@ -245,6 +303,12 @@ impl SnapshotChunks {
 
     /// Writes output until at least one chunk is ready or the end is reached.
     fn step(&mut self) {
+        if self.at_stop() {
+            self.writer.flush();
+            self.finished = true;
+            return;
+        }
+        let stop = self.stop;
         let SnapshotChunks {
             snapshot,
             format,
@@ -254,6 +318,7 @@ impl SnapshotChunks {
             block,
             header_done,
             finished,
+            stop: _,
         } = self;
         let Some(current) = snapshot.kinds.get(*kind) else {
             if *format == Format::OpenMetrics {
@@ -278,8 +343,11 @@ impl SnapshotChunks {
             });
             *header_done = true;
         }
+        // The block of this family where the next segment starts, if it does.
+        let stop_block = stop.filter(|s| s.kind == *kind && s.family == *family).map(|s| s.block);
         while let Some(view) = current.blocks.get(*block)
             && writer.ready.is_empty()
+            && stop_block != Some(*block)
         {
             match &view.changes {
                 Some(changes) if changes.changed.get(*family) => {
