@@ -12,6 +12,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod contract;
+pub mod crs;
 pub mod decode;
 pub mod demo;
 pub mod exposition;
