@@ -12,7 +12,7 @@ use crate::families::{
 };
 use crate::store::{KindStore, ObjectKey, Store};
 use crate::telemetry::Telemetry;
-use crate::watch::{self, KindRenderer, WatchSettings};
+use crate::watch::{self, KindRenderer, WatchSettings, Watched};
 
 /// One row of the kind table: where the kind lives in the Kubernetes API and how to build it.
 pub struct KindEntry {
@@ -164,7 +164,7 @@ impl<K: ObjectFamilies> KindHandle for Kind<K> {
     ) {
         let scopes = store.kind(K::URL_PATH_SEGMENT).map(|k| k.scopes().len()).unwrap_or(0);
         for scope in 0..scopes {
-            tasks.spawn(watch::run::<K>(
+            tasks.spawn(watch::run(
                 client.clone(),
                 scope,
                 store.clone(),
@@ -194,7 +194,7 @@ impl<K: ObjectFamilies> KindHandle for Kind<K> {
             key,
             meta.uid.as_deref().unwrap_or(""),
             meta.resource_version.as_deref().unwrap_or(""),
-            || renderer.families.render(&obj, &renderer.context),
+            || renderer.render(&obj),
         );
         Ok(())
     }

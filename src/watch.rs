@@ -17,7 +17,7 @@ use kube::{Api, Client, Resource};
 use serde::{Deserialize, Deserializer};
 
 use crate::client::ShardWatch;
-use crate::families::{EnabledFamilies, ObjectFamilies, RenderContext};
+use crate::families::{EnabledFamilies, ObjectFamilies, RenderContext, Rendered};
 use crate::sharding::ShardFilter;
 use crate::store::{ObjectKey, Relist, Scope};
 use crate::telemetry::Telemetry;
@@ -64,21 +64,21 @@ impl<'de, K: serde::de::DeserializeOwned> Deserialize<'de> for Decoded<K> {
     }
 }
 
-impl<K: Resource<DynamicType = ()>> Resource for Decoded<K> {
-    type DynamicType = ();
+impl<K: Resource> Resource for Decoded<K> {
+    type DynamicType = K::DynamicType;
     // Dynamic, so one code path serves all-namespace and per-namespace watches.
     type Scope = kube::core::DynamicResourceScope;
 
-    fn kind(dt: &()) -> Cow<'_, str> {
+    fn kind(dt: &K::DynamicType) -> Cow<'_, str> {
         K::kind(dt)
     }
-    fn group(dt: &()) -> Cow<'_, str> {
+    fn group(dt: &K::DynamicType) -> Cow<'_, str> {
         K::group(dt)
     }
-    fn version(dt: &()) -> Cow<'_, str> {
+    fn version(dt: &K::DynamicType) -> Cow<'_, str> {
         K::version(dt)
     }
-    fn plural(dt: &()) -> Cow<'_, str> {
+    fn plural(dt: &K::DynamicType) -> Cow<'_, str> {
         K::plural(dt)
     }
     fn meta(&self) -> &ObjectMeta {
@@ -110,7 +110,40 @@ pub struct WatchSettings {
     pub shard: ShardWatch,
 }
 
-/// What a watcher needs to render one kind.
+/// What a watcher needs of the kind it watches, whether compiled in (a typed k8s-openapi
+/// object) or configured at run time (a custom resource read as JSON).
+pub trait Watched: Send + Sync + 'static {
+    /// The object as decoded off the wire.
+    type Object: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static;
+    /// The resource name the store knows the kind by.
+    fn resource(&self) -> &str;
+    /// Whether objects live in namespaces.
+    fn namespaced(&self) -> bool;
+    /// The API of one scope: every namespace (`None`) or one.
+    fn api(&self, client: Client, namespace: Option<&str>) -> Api<Decoded<Self::Object>>;
+    /// Renders one object's families.
+    fn render(&self, obj: &Self::Object) -> Rendered;
+
+    /// Applies an added/modified object to a scope: what the watcher does for each such event.
+    fn apply(&self, scope: &Scope, obj: &Self::Object) {
+        let meta = obj.meta();
+        let key = ObjectKey::new(meta.namespace.as_deref(), meta.name.as_deref());
+        let uid = meta.uid.as_deref().unwrap_or("");
+        let rv = meta.resource_version.as_deref().unwrap_or("");
+        scope.apply(key, uid, rv, || self.render(obj));
+    }
+
+    /// Adds one listed object to a relist in progress.
+    fn relist_apply(&self, relist: &mut Relist, scope: &Scope, obj: &Self::Object) {
+        let meta = obj.meta();
+        let key = ObjectKey::new(meta.namespace.as_deref(), meta.name.as_deref());
+        let uid = meta.uid.as_deref().unwrap_or("");
+        let rv = meta.resource_version.as_deref().unwrap_or("");
+        relist.apply(scope, key, uid, rv, || self.render(obj));
+    }
+}
+
+/// What a watcher needs to render one compiled-in kind.
 pub struct KindRenderer<K: 'static> {
     /// Enabled families of the kind.
     pub families: EnabledFamilies<K>,
@@ -118,30 +151,33 @@ pub struct KindRenderer<K: 'static> {
     pub context: RenderContext,
 }
 
-impl<K: ObjectFamilies> KindRenderer<K> {
-    /// Applies an added/modified object to a scope: what the watcher does for each such event.
-    pub fn apply(&self, scope: &Scope, obj: &K) {
-        let meta = obj.meta();
-        let key = ObjectKey::new(meta.namespace.as_deref(), meta.name.as_deref());
-        let uid = meta.uid.as_deref().unwrap_or("");
-        let rv = meta.resource_version.as_deref().unwrap_or("");
-        scope.apply(key, uid, rv, || self.families.render(obj, &self.context));
+impl<K: ObjectFamilies> Watched for KindRenderer<K> {
+    type Object = K;
+
+    fn resource(&self) -> &str {
+        K::URL_PATH_SEGMENT
     }
 
-    /// Adds one listed object to a relist in progress.
-    pub fn relist_apply(&self, relist: &mut Relist, scope: &Scope, obj: &K) {
-        let meta = obj.meta();
-        let key = ObjectKey::new(meta.namespace.as_deref(), meta.name.as_deref());
-        let uid = meta.uid.as_deref().unwrap_or("");
-        let rv = meta.resource_version.as_deref().unwrap_or("");
-        relist.apply(scope, key, uid, rv, || self.families.render(obj, &self.context));
+    fn namespaced(&self) -> bool {
+        K::namespaced()
+    }
+
+    fn api(&self, client: Client, namespace: Option<&str>) -> Api<Decoded<K>> {
+        match namespace {
+            Some(ns) => Api::namespaced_with(client, ns, &()),
+            None => Api::all_with(client, &()),
+        }
+    }
+
+    fn render(&self, obj: &K) -> Rendered {
+        self.families.render(obj, &self.context)
     }
 }
 
 /// KSM's `--namespaces-denylist`: ANDed `metadata.namespace!=X` field selectors, for namespaced
 /// kinds only (a cluster-scoped object has no namespace to exclude).
-pub fn denylist_selector<K: ObjectFamilies>(denylist: &[String]) -> Option<String> {
-    (K::namespaced() && !denylist.is_empty()).then(|| {
+pub fn denylist_selector(namespaced: bool, denylist: &[String]) -> Option<String> {
+    (namespaced && !denylist.is_empty()).then(|| {
         denylist
             .iter()
             .map(|n| format!("metadata.namespace!={n}"))
@@ -151,33 +187,27 @@ pub fn denylist_selector<K: ObjectFamilies>(denylist: &[String]) -> Option<Strin
 }
 
 /// Runs one watcher until the task is aborted. Never returns on API errors.
-pub async fn run<K: ObjectFamilies>(
+pub async fn run<W: Watched>(
     client: Client,
     scope_index: usize,
     store: Arc<crate::store::Store>,
-    renderer: Arc<KindRenderer<K>>,
+    renderer: Arc<W>,
     settings: WatchSettings,
     telemetry: Arc<Telemetry>,
 ) {
-    let Some(kind) = store.kind(K::URL_PATH_SEGMENT).cloned() else {
-        tracing::error!(
-            resource = K::URL_PATH_SEGMENT,
-            "no store for resource; watcher not started"
-        );
+    let resource = renderer.resource();
+    let Some(kind) = store.kind(resource).cloned() else {
+        tracing::error!(resource, "no store for resource; watcher not started");
         return;
     };
     let Some(scope) = kind.scopes().get(scope_index) else {
         return;
     };
-    let api: Api<Decoded<K>> = match scope.namespace() {
-        Some(ns) => Api::namespaced_with(client, ns, &()),
-        None => Api::all_with(client, &()),
-    };
+    let api = renderer.api(client, scope.namespace());
     let mut config = watcher::Config::default().page_size(settings.page_size);
-    if let Some(fields) = denylist_selector::<K>(&settings.namespaces_denylist) {
+    if let Some(fields) = denylist_selector(renderer.namespaced(), &settings.namespaces_denylist) {
         config = config.fields(&fields);
     }
-    let resource = K::URL_PATH_SEGMENT;
     let namespace = scope.namespace().unwrap_or("").to_string();
     let mut shard = settings.shard.clone();
     let Some(mut filter) = assigned_filter(&mut shard, scope).await else {

@@ -10,7 +10,7 @@ use kube::core::WatchEvent;
 use crate::families::{EnabledFamilies, FamilyFilter, RenderContext};
 use crate::sim::cluster::{ClusterModel, ClusterSpec};
 use crate::store::KindStore;
-use crate::watch::{Decoded, KindRenderer};
+use crate::watch::{Decoded, KindRenderer, Watched};
 
 /// Result of the event benchmark.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]

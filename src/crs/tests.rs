@@ -640,3 +640,41 @@ fn huge_arrays() {
         format!(r#"kube_customresource_item{{{GVK},id="19999"}} 19999"#)
     );
 }
+
+#[test]
+fn family_defs_render_through_the_shared_renderer_and_report_skips() {
+    let config = parse(&widget_config(
+        "      metrics:\n        - name: phase\n          each:\n            type: StateSet\n            stateSet:\n              labelName: phase\n              path: [status, phase]\n              list: [Running, Failed]\n        - name: missing\n          each:\n            type: Gauge\n            gauge:\n              path: [status, nowhere]\n",
+    ))
+    .unwrap();
+    let resource = &config.resources[0];
+    let reported = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hook: SkipHook = {
+        let reported = reported.clone();
+        std::sync::Arc::new(move |family: &Family, skipped: &Skipped| {
+            reported
+                .lock()
+                .unwrap()
+                .push((family.name().to_string(), skipped.count()));
+        })
+    };
+    let defs: Vec<_> = resource
+        .families(&resource.group_version_kind)
+        .into_iter()
+        .map(|f| f.into_family_def(hook.clone()))
+        .collect();
+    let rendered =
+        crate::families::render_with(&defs, &widget(), &crate::families::RenderContext::default(), b"", None);
+    assert_eq!(
+        std::str::from_utf8(rendered.family(0)).unwrap(),
+        format!(
+            // KSM sorts a family's samples by their labels, so Failed comes before Running.
+            "kube_customresource_phase{{{GVK},phase=\"Failed\"}} 0\nkube_customresource_phase{{{GVK},phase=\"Running\"}} 1\n"
+        )
+    );
+    assert_eq!(rendered.family(1), b"");
+    assert_eq!(
+        *reported.lock().unwrap(),
+        [("kube_customresource_missing".to_string(), 1)]
+    );
+}

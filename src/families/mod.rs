@@ -322,33 +322,7 @@ impl<K: ObjectFamilies> EnabledFamilies<K> {
             }
             exposition::write_label(&mut base, name, value);
         }
-        let mut out = Vec::with_capacity(256 * self.defs.len().min(16));
-        let mut ends = Vec::with_capacity(self.defs.len());
-        for def in &self.defs {
-            let start = out.len();
-            let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                let mut samples = Samples {
-                    out: &mut out,
-                    name: &def.name,
-                    base: &base,
-                };
-                (def.generate)(obj, ctx, &mut samples);
-            }));
-            if result.is_err() {
-                // A generator bug must cost one family of one object, never the scrape.
-                out.truncate(start);
-                tracing::error!(
-                    family = &*def.name,
-                    "metric generator panicked; family skipped for this object"
-                );
-            }
-            ends.push(u32::try_from(out.len()).unwrap_or(u32::MAX));
-        }
-        Rendered {
-            bytes: out.into_boxed_slice(),
-            ends: ends.into_boxed_slice(),
-            index: obj.index().map(Box::new),
-        }
+        render_with(&self.defs, obj, ctx, &base, obj.index())
     }
 
     /// Pre-rendered HELP/TYPE headers for the enabled families.
@@ -357,6 +331,45 @@ impl<K: ObjectFamilies> EnabledFamilies<K> {
             .iter()
             .map(|d| FamilyHeader::new(d.name.clone(), &d.full_help(), d.metric_type))
             .collect()
+    }
+}
+
+/// Renders `obj` through `defs`, each sample after the pre-escaped `base` labels: one buffer
+/// and each family's end offset. Kinds compiled in and kinds configured at run time (custom
+/// resources) render through here alike.
+pub fn render_with<K>(
+    defs: &[FamilyDef<K>],
+    obj: &K,
+    ctx: &RenderContext,
+    base: &[u8],
+    index: Option<ObjectIndex>,
+) -> Rendered {
+    let mut out = Vec::with_capacity(256 * defs.len().min(16));
+    let mut ends = Vec::with_capacity(defs.len());
+    for def in defs {
+        let start = out.len();
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let mut samples = Samples {
+                out: &mut out,
+                name: &def.name,
+                base,
+            };
+            (def.generate)(obj, ctx, &mut samples);
+        }));
+        if result.is_err() {
+            // A generator bug must cost one family of one object, never the scrape.
+            out.truncate(start);
+            tracing::error!(
+                family = &*def.name,
+                "metric generator panicked; family skipped for this object"
+            );
+        }
+        ends.push(u32::try_from(out.len()).unwrap_or(u32::MAX));
+    }
+    Rendered {
+        bytes: out.into_boxed_slice(),
+        ends: ends.into_boxed_slice(),
+        index: index.map(Box::new),
     }
 }
 
