@@ -68,11 +68,12 @@ impl RunningExporter {
         let server_options = config.listen.server_options().map_err(anyhow::Error::msg)?;
         crate::store::precompress::set_freeze(!config.cache_plain_lines);
         crate::store::precompress::set_hot_budget(config.max_hot_lines_bytes);
-        let handles = kinds::registry(
+        let mut handles = crate::crs::kind::handles(&config.families.custom_resources, &config.families.filter);
+        handles.extend(kinds::registry(
             &config.families.resources,
             &config.families.filter,
             &config.families.allowlists,
-        );
+        ));
         let usage_families = match &config.usage {
             Some(_) => {
                 usage::check_resources(&config.families.resources).map_err(anyhow::Error::msg)?;

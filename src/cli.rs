@@ -84,6 +84,16 @@ pub struct FamilyArgs {
     /// Comma-separated regexes enabling opt-in families (e.g. kube_pod_nodeselectors).
     #[arg(long, value_delimiter = ',')]
     pub metric_opt_in_list: Vec<String>,
+    /// Custom Resource State config (KSM's `kind: CustomResourceStateMetrics` YAML), inline;
+    /// wins over --custom-resource-state-config-file.
+    #[arg(long, value_name = "YAML")]
+    pub custom_resource_state_config: Option<String>,
+    /// File with the Custom Resource State config.
+    #[arg(long, value_name = "FILE")]
+    pub custom_resource_state_config_file: Option<PathBuf>,
+    /// Export only the custom resources of the Custom Resource State config, no built-in kind.
+    #[arg(long)]
+    pub custom_resource_state_only: bool,
 }
 
 /// Listener flags.
@@ -374,6 +384,8 @@ pub struct FamilyOptions {
     pub allowlists: Allowlists,
     /// Family name filter.
     pub filter: FamilyFilter,
+    /// Custom resources from the Custom Resource State config, each a kind of its own.
+    pub custom_resources: Vec<crate::crs::Resource>,
 }
 
 fn regexes(flag: &str, raw: &[String]) -> Result<Vec<regex::Regex>, String> {
@@ -441,11 +453,58 @@ impl FamilyArgs {
         if !filter.allow.is_empty() && !filter.deny.is_empty() {
             return Err("--metric-allowlist and --metric-denylist are mutually exclusive".into());
         }
+        let custom_resources = self.custom_resources()?;
+        if self.custom_resource_state_only {
+            if custom_resources.is_empty() {
+                return Err("--custom-resource-state-only needs a --custom-resource-state-config(-file)".into());
+            }
+            resources.clear();
+        }
         Ok(FamilyOptions {
             resources,
             allowlists: Allowlists { labels, annotations },
             filter,
+            custom_resources,
         })
+    }
+}
+
+impl FamilyArgs {
+    /// The resources of the Custom Resource State config (inline, else the file; none without
+    /// either). Errors name the flag, and the config's own errors the resource, metric and field.
+    fn custom_resources(&self) -> Result<Vec<crate::crs::Resource>, String> {
+        let (flag, text) = match (
+            &self.custom_resource_state_config,
+            &self.custom_resource_state_config_file,
+        ) {
+            (Some(inline), _) => ("--custom-resource-state-config".to_string(), inline.clone()),
+            (None, Some(path)) => (
+                format!("--custom-resource-state-config-file {}", path.display()),
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("--custom-resource-state-config-file {}: {e}", path.display()))?,
+            ),
+            (None, None) => return Ok(Vec::new()),
+        };
+        let config = crate::crs::parse(&text).map_err(|e| format!("{flag}: {e}"))?;
+        for warning in &config.warnings {
+            tracing::warn!(flag, warning, "custom resource state config");
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for resource in &config.resources {
+            let gvk = &resource.group_version_kind;
+            if gvk.is_wildcard() {
+                return Err(format!(
+                    "{flag}: {gvk}: a wildcard version or kind is not supported yet; name the version and kind"
+                ));
+            }
+            let name = crate::crs::kind::store_name(resource);
+            if !names.insert(name.clone()) {
+                return Err(format!(
+                    "{flag}: {gvk}: {name} is configured twice; merge its metrics into one entry"
+                ));
+            }
+        }
+        Ok(config.resources)
     }
 }
 
@@ -585,6 +644,71 @@ mod tests {
             Some(Command::Render(r)) => r.families.validate_for_render(),
             _ => unreachable!(),
         }
+    }
+
+    const WIDGETS: &str = "kind: CustomResourceStateMetrics\nspec:\n  resources:\n    - groupVersionKind: {group: acme.example, version: v1, kind: Widget}\n      metrics:\n        - name: replicas\n          help: Replicas.\n          each:\n            type: Gauge\n            gauge: {path: [spec, replicas]}\n";
+
+    #[test]
+    fn custom_resource_state_config_is_read_inline_or_from_a_file() {
+        let inline = family_args(&["--custom-resource-state-config", WIDGETS]).unwrap();
+        assert_eq!(inline.custom_resources.len(), 1);
+        assert_eq!(inline.custom_resources[0].group_version_kind.kind, "Widget");
+        assert!(inline.resources.contains(&"pods".to_string()));
+        let dir = std::env::temp_dir().join(format!("kse-crs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("crs.yaml");
+        std::fs::write(&file, WIDGETS.replace("Widget", "Gadget")).unwrap();
+        let path = file.to_str().unwrap();
+        let from_file = family_args(&["--custom-resource-state-config-file", path]).unwrap();
+        assert_eq!(from_file.custom_resources[0].group_version_kind.kind, "Gadget");
+        // Inline wins, as in KSM.
+        let both = family_args(&[
+            "--custom-resource-state-config-file",
+            path,
+            "--custom-resource-state-config",
+            WIDGETS,
+        ])
+        .unwrap();
+        assert_eq!(both.custom_resources[0].group_version_kind.kind, "Widget");
+        let only = family_args(&[
+            "--custom-resource-state-config",
+            WIDGETS,
+            "--custom-resource-state-only",
+        ])
+        .unwrap();
+        assert!(only.resources.is_empty());
+        assert_eq!(only.custom_resources.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn custom_resource_state_config_errors_stop_start_up_naming_what_is_wrong() {
+        let err = family_args(&["--custom-resource-state-config-file", "/nonexistent/crs.yaml"]).unwrap_err();
+        assert!(
+            err.starts_with("--custom-resource-state-config-file /nonexistent/crs.yaml: "),
+            "{err}"
+        );
+        let bad = WIDGETS.replace("type: Gauge", "type: Histogram");
+        let err = family_args(&["--custom-resource-state-config", &bad]).unwrap_err();
+        assert!(err.starts_with("--custom-resource-state-config: "), "{err}");
+        assert!(err.contains("Histogram"), "{err}");
+        let wildcard = WIDGETS.replace("version: v1", "version: \"*\"");
+        assert_eq!(
+            family_args(&["--custom-resource-state-config", &wildcard]).unwrap_err(),
+            "--custom-resource-state-config: acme.example/*, Kind=Widget: a wildcard version or kind is not supported yet; name the version and kind"
+        );
+        let twice = format!(
+            "{WIDGETS}{}",
+            &WIDGETS[WIDGETS.find("    - groupVersionKind").unwrap()..]
+        );
+        assert_eq!(
+            family_args(&["--custom-resource-state-config", &twice]).unwrap_err(),
+            "--custom-resource-state-config: acme.example/v1, Kind=Widget: widgets.acme.example is configured twice; merge its metrics into one entry"
+        );
+        assert_eq!(
+            family_args(&["--custom-resource-state-only"]).unwrap_err(),
+            "--custom-resource-state-only needs a --custom-resource-state-config(-file)"
+        );
     }
 
     #[test]

@@ -137,6 +137,7 @@ mod tests {
             resources: enabled.clone(),
             allowlists: allow_all,
             filter: everything,
+            custom_resources: Vec::new(),
         };
         let mut problems = Vec::new();
         for resource in kinds::resources() {

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, LazyLock};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use tokio::task::JoinSet;
 
@@ -128,8 +129,39 @@ pub trait KindHandle: Send + Sync {
         telemetry: &Arc<Telemetry>,
         tasks: &mut JoinSet<()>,
     );
+    /// Whether an object of this `apiVersion` and `kind` is of this kind (for `render`).
+    fn matches(&self, _api_version: &str, kind: &str) -> bool {
+        kind == self.kind()
+    }
     /// Decodes one object and stores its rendering (for `render`); the error says why not.
     fn store_json(&self, store: &Store, object: serde_json::Value) -> Result<(), String>;
+}
+
+/// Stores one object read from a file (`render`) under `resource`: files carry no meaningful
+/// resourceVersion, so a later document with the same name replaces an earlier one.
+pub fn store_file_object(
+    store: &Store,
+    resource: &str,
+    meta: &ObjectMeta,
+    render: impl FnOnce() -> crate::families::Rendered,
+) -> Result<(), String> {
+    let kind = store
+        .kind(resource)
+        .ok_or_else(|| format!("{resource} is not enabled"))?;
+    let scope = kind
+        .scopes()
+        .iter()
+        .find(|s| s.namespace().is_none() || s.namespace() == meta.namespace.as_deref())
+        .ok_or_else(|| format!("namespace {:?} is not selected", meta.namespace))?;
+    let key = ObjectKey::new(meta.namespace.as_deref(), meta.name.as_deref());
+    scope.delete(&key, "");
+    scope.apply(
+        key,
+        meta.uid.as_deref().unwrap_or(""),
+        meta.resource_version.as_deref().unwrap_or(""),
+        render,
+    );
+    Ok(())
 }
 
 struct Kind<K: 'static> {
@@ -177,26 +209,9 @@ impl<K: ObjectFamilies> KindHandle for Kind<K> {
 
     fn store_json(&self, store: &Store, object: serde_json::Value) -> Result<(), String> {
         let obj: K = serde_json::from_value(object).map_err(|e| e.to_string())?;
-        let kind = store
-            .kind(K::URL_PATH_SEGMENT)
-            .ok_or_else(|| format!("{} is not enabled", K::URL_PATH_SEGMENT))?;
-        let meta = kube::Resource::meta(&obj);
-        let scope = kind
-            .scopes()
-            .iter()
-            .find(|s| s.namespace().is_none() || s.namespace() == meta.namespace.as_deref())
-            .ok_or_else(|| format!("namespace {:?} is not selected", meta.namespace))?;
-        let key = ObjectKey::new(meta.namespace.as_deref(), meta.name.as_deref());
-        let renderer = &self.renderer;
-        // Files carry no meaningful resourceVersion; later documents win.
-        scope.delete(&key, "");
-        scope.apply(
-            key,
-            meta.uid.as_deref().unwrap_or(""),
-            meta.resource_version.as_deref().unwrap_or(""),
-            || renderer.render(&obj),
-        );
-        Ok(())
+        store_file_object(store, K::URL_PATH_SEGMENT, kube::Resource::meta(&obj), || {
+            self.renderer.render(&obj)
+        })
     }
 }
 

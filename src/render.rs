@@ -85,7 +85,13 @@ fn describe(obj: &serde_json::Value) -> String {
 
 /// Renders objects from already-read sources (`(label, content)` pairs).
 pub fn render_sources(sources: &[(String, String)], options: &FamilyOptions, format: Format) -> RenderOutput {
-    let handles = kinds::registry(&options.resources, &options.filter, &options.allowlists);
+    // Custom resources first: one may share its kind's name with a built-in kind.
+    let mut handles = crate::crs::kind::handles(&options.custom_resources, &options.filter);
+    handles.extend(kinds::registry(
+        &options.resources,
+        &options.filter,
+        &options.allowlists,
+    ));
     let store = kinds::build_store(&handles, &[]);
     let mut problems = Vec::new();
     let mut rendered = 0;
@@ -99,7 +105,8 @@ pub fn render_sources(sources: &[(String, String)], options: &FamilyOptions, for
         };
         for obj in objects {
             let kind = obj.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-            let handle: Option<&Box<dyn KindHandle>> = handles.iter().find(|h| h.kind() == kind);
+            let api_version = obj.get("apiVersion").and_then(|k| k.as_str()).unwrap_or("");
+            let handle: Option<&Box<dyn KindHandle>> = handles.iter().find(|h| h.matches(api_version, kind));
             let Some(handle) = handle else {
                 problems.push(format!(
                     "{label}: {}: kind not exported (or not enabled); skipped",
@@ -198,6 +205,40 @@ mod tests {
             "kube_deployment_spec_replicas{namespace=\"monitoring\",deployment=\"kube-state-exporter\"} 1\n"
         ));
         assert!(body.contains("kube_service_spec_type{namespace=\"monitoring\",service=\"kube-state-exporter\""));
+    }
+
+    #[test]
+    fn custom_resources_render_through_their_config_and_do_not_shadow_built_in_kinds() {
+        let config = "kind: CustomResourceStateMetrics\nspec:\n  resources:\n    - groupVersionKind: {group: serving.knative.dev, version: v1, kind: Service}\n      labelsFromPath:\n        name: [metadata, name]\n        namespace: [metadata, namespace]\n      metrics:\n        - name: ready\n          help: Whether the service is ready.\n          each:\n            type: Gauge\n            gauge:\n              path: [status, conditions, \"[type=Ready]\", status]\n";
+        let options = FamilyArgs {
+            custom_resource_state_config: Some(config.into()),
+            resources: vec!["services".into()],
+            ..FamilyArgs::default()
+        }
+        .validate()
+        .unwrap();
+        let src = r#"{"apiVersion":"serving.knative.dev/v1","kind":"Service","metadata":{"name":"hello","namespace":"web","uid":"k1"},"status":{"conditions":[{"type":"Ready","status":"True"}]}}
+{"apiVersion":"serving.knative.dev/v1","kind":"Service","metadata":{"name":"down","namespace":"web","uid":"k2"},"status":{"conditions":[{"type":"Ready","status":"False"}]}}
+{"apiVersion":"v1","kind":"Service","metadata":{"name":"core","namespace":"web","uid":"s1","creationTimestamp":"2026-11-24T05:00:00Z"},"spec":{"type":"ClusterIP"}}"#;
+        let out = render_sources(&[("in.json".into(), src.into())], &options, Format::Text);
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        assert_eq!(out.rendered, 3);
+        let body = String::from_utf8(out.body).unwrap();
+        let gvk =
+            r#"customresource_group="serving.knative.dev",customresource_kind="Service",customresource_version="v1""#;
+        assert!(
+            body.contains(&format!(
+                "# HELP kube_customresource_ready Whether the service is ready.\n# TYPE kube_customresource_ready gauge\nkube_customresource_ready{{{gvk},name=\"down\",namespace=\"web\"}} 0\nkube_customresource_ready{{{gvk},name=\"hello\",namespace=\"web\"}} 1\n"
+            )),
+            "{body}"
+        );
+        assert!(
+            body.contains(
+                "kube_service_spec_type{namespace=\"web\",service=\"core\",uid=\"s1\",type=\"ClusterIP\"} 1\n"
+            ),
+            "{body}"
+        );
+        assert!(!body.contains("service=\"hello\""), "{body}");
     }
 
     #[test]
