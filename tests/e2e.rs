@@ -96,6 +96,9 @@ fn expected_exposition(sim: &Sim, families: &FamilyOptions) -> String {
     for resource in &families.resources {
         items.extend(sim.list(resource));
     }
+    for resource in &families.custom_resources {
+        items.extend(sim.list(&kube_state_exporter::crs::kind::store_name(resource)));
+    }
     let list = json!({"kind": "List", "apiVersion": "v1", "items": items}).to_string();
     let out = render_sources(&[("sim".into(), list)], families, Format::Text);
     assert!(out.problems.is_empty(), "{:?}", out.problems);
@@ -583,6 +586,133 @@ async fn converges_after_dropped_watches_and_expired_resource_versions() {
     assert!(
         telemetry_value(&telemetry, "kube_state_exporter_relists_total{resource=\"pods\"}") >= 2.0,
         "expired resource versions force a relist:\n{telemetry}"
+    );
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// KSM's Custom Resource State against the API server: a configured GVK watched through the
+/// dynamic API (here `apps/v1` Deployments, which the simulator serves: CRS may target any kind)
+/// follows creates, updates, deletes and relists after expired resource versions exactly as the
+/// offline rendering of the server's objects; a configured GVK the server does not serve (no CRD
+/// yet) leaves the others served and says why on `/readyz`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resources_follow_the_api_server_and_a_missing_crd_is_reported() {
+    let sim = Sim::start().await.unwrap();
+    for item in fixture_items("deployments") {
+        sim.create(item).unwrap();
+    }
+    let config = r#"kind: CustomResourceStateMetrics
+spec:
+  resources:
+    - groupVersionKind: {group: apps, version: v1, kind: Deployment}
+      metricNamePrefix: crs_deployment
+      labelsFromPath:
+        name: [metadata, name]
+        namespace: [metadata, namespace]
+      metrics:
+        - name: replicas
+          help: Desired replicas.
+          each:
+            type: Gauge
+            gauge: {path: [spec, replicas]}
+        - name: available
+          help: Available replicas.
+          each:
+            type: Gauge
+            gauge: {path: [status, availableReplicas], nilIsZero: true}
+        - name: progressing
+          help: The Progressing condition.
+          each:
+            type: StateSet
+            stateSet:
+              path: [status, conditions, "[type=Progressing]", status]
+              labelName: status
+              list: ["True", "False", "Unknown"]
+    - groupVersionKind: {group: acme.example, version: v1, kind: Widget}
+      metrics:
+        - name: widget_ready
+          each:
+            type: Gauge
+            gauge: {path: [status, ready]}
+"#;
+    let families = FamilyArgs {
+        custom_resource_state_config: Some(config.into()),
+        custom_resource_state_only: true,
+        ..Default::default()
+    }
+    .validate()
+    .unwrap();
+    let exporter = start_exporter(&sim.url(), families.clone()).await;
+    let body = wait_converged(&exporter, &sim, &families).await;
+    let gvk = r#"customresource_group="apps",customresource_kind="Deployment",customresource_version="v1""#;
+    assert!(
+        body.contains(&format!(
+            "# HELP crs_deployment_replicas Desired replicas.\n# TYPE crs_deployment_replicas gauge\ncrs_deployment_replicas{{{gvk},name=\"checkout\",namespace=\"shop\"}} 4\n"
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(
+            "crs_deployment_progressing{{{gvk},name=\"web\",namespace=\"shop\",status=\"False\"}} 0\ncrs_deployment_progressing{{{gvk},name=\"web\",namespace=\"shop\",status=\"True\"}} 1\n"
+        )),
+        "{body}"
+    );
+    assert!(
+        !body.contains("kube_deployment_"),
+        "--custom-resource-state-only serves no built-in kind"
+    );
+
+    // The Widget CRD is not installed: the deployments are served, and /readyz says what waits.
+    let (status, ready) = get_text(&format!("http://{}/readyz", exporter.metrics_addr)).await;
+    assert_eq!(status, 503);
+    assert!(
+        ready.starts_with("widgets.acme.example: not synced yet; last error: "),
+        "{ready}"
+    );
+    assert!(ready.contains("404"), "{ready}");
+    assert!(!ready.contains("deployments.apps"), "{ready}");
+
+    // Create, update, delete, and a relist after expired resource versions, through the watch.
+    let mut created = fixture_items("deployments")[0].clone();
+    created["metadata"]["name"] = json!("crs-new");
+    for field in ["uid", "resourceVersion", "creationTimestamp", "managedFields"] {
+        created["metadata"].as_object_mut().unwrap().remove(field);
+    }
+    sim.create(created).unwrap();
+    let body = wait_converged(&exporter, &sim, &families).await;
+    assert!(
+        body.contains(&format!(
+            "crs_deployment_replicas{{{gvk},name=\"crs-new\",namespace=\"shop\"}} 3\n"
+        )),
+        "{body}"
+    );
+    sim.patch(
+        "deployments",
+        Some("shop"),
+        "crs-new",
+        &json!({"spec": {"replicas": 7}}),
+    )
+    .unwrap();
+    let body = wait_converged(&exporter, &sim, &families).await;
+    assert!(
+        body.contains(&format!(
+            "crs_deployment_replicas{{{gvk},name=\"crs-new\",namespace=\"shop\"}} 7\n"
+        )),
+        "{body}"
+    );
+    sim.faults().expire_resource_versions();
+    sim.delete("deployments", Some("shop"), "crs-new").unwrap();
+    sim.faults().drop_watches();
+    let body = wait_converged(&exporter, &sim, &families).await;
+    assert!(!body.contains("name=\"crs-new\""), "{body}");
+    let (_, telemetry) = get_text(&format!("http://{}/metrics", exporter.telemetry_addr)).await;
+    assert!(
+        telemetry_value(
+            &telemetry,
+            "kube_state_exporter_relists_total{resource=\"deployments.apps\"}"
+        ) >= 1.0,
+        "{telemetry}"
     );
     exporter.shutdown().await;
     sim.shutdown().await;
