@@ -12,14 +12,29 @@ pub enum MetricType {
     Gauge,
     /// A monotonically increasing value (name ends in `_total`).
     Counter,
+    /// One 0/1 series per state (custom resource StateSet families): `stateset` in OpenMetrics,
+    /// `gauge` in text 0.0.4, which has no such type (KSM #2668).
+    StateSet,
+    /// A 1-valued series whose data is in labels (custom resource Info families): `info` in
+    /// OpenMetrics, `gauge` in text 0.0.4.
+    Info,
 }
 
 impl MetricType {
-    /// The word used on the `# TYPE` line.
+    /// The word used on the `# TYPE` line of text 0.0.4.
     pub fn as_str(self) -> &'static str {
         match self {
-            MetricType::Gauge => "gauge",
+            MetricType::Gauge | MetricType::StateSet | MetricType::Info => "gauge",
             MetricType::Counter => "counter",
+        }
+    }
+
+    /// The word used on the `# TYPE` line of OpenMetrics.
+    pub fn openmetrics_str(self) -> &'static str {
+        match self {
+            MetricType::StateSet => "stateset",
+            MetricType::Info => "info",
+            other => other.as_str(),
         }
     }
 }
@@ -54,6 +69,11 @@ impl Format {
 
 /// Appends `# HELP` and `# TYPE` lines for one family.
 pub fn write_header(out: &mut Vec<u8>, name: &str, help: &str, metric_type: MetricType) {
+    write_header_typed(out, name, help, metric_type.as_str());
+}
+
+/// Appends `# HELP` and `# TYPE` lines with the given TYPE word.
+pub fn write_header_typed(out: &mut Vec<u8>, name: &str, help: &str, type_word: &str) {
     out.extend_from_slice(b"# HELP ");
     out.extend_from_slice(name.as_bytes());
     out.push(b' ');
@@ -61,7 +81,7 @@ pub fn write_header(out: &mut Vec<u8>, name: &str, help: &str, metric_type: Metr
     out.extend_from_slice(b"\n# TYPE ");
     out.extend_from_slice(name.as_bytes());
     out.push(b' ');
-    out.extend_from_slice(metric_type.as_str().as_bytes());
+    out.extend_from_slice(type_word.as_bytes());
     out.push(b'\n');
 }
 

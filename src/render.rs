@@ -242,6 +242,39 @@ mod tests {
     }
 
     #[test]
+    fn custom_stateset_and_info_families_keep_their_type_in_openmetrics_only() {
+        let config = "kind: CustomResourceStateMetrics\nspec:\n  resources:\n    - groupVersionKind: {group: acme.example, version: v1, kind: Widget}\n      metrics:\n        - name: phase\n          help: Phase.\n          each:\n            type: StateSet\n            stateSet: {path: [status], labelName: phase, valueFrom: [phase], list: [Ready, Failed]}\n        - name: version_info\n          help: Version.\n          each:\n            type: Info\n            info:\n              labelsFromPath: {version: [spec, version]}\n";
+        let options = FamilyArgs {
+            custom_resource_state_config: Some(config.into()),
+            custom_resource_state_only: true,
+            ..FamilyArgs::default()
+        }
+        .validate()
+        .unwrap();
+        let src = r#"{"apiVersion":"acme.example/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"version":"1.2"},"status":{"phase":"Ready"}}"#;
+        let gvk = r#"customresource_group="acme.example",customresource_kind="Widget",customresource_version="v1""#;
+        let samples = format!(
+            "kube_customresource_phase{{{gvk},phase=\"Failed\"}} 0\nkube_customresource_phase{{{gvk},phase=\"Ready\"}} 1\n"
+        );
+        let info = format!("kube_customresource_version_info{{{gvk},version=\"1.2\"}} 1\n");
+        for (format, stateset, info_type) in [
+            (Format::Text, "gauge", "gauge"),
+            (Format::OpenMetrics, "stateset", "info"),
+        ] {
+            let out = render_sources(&[("in.json".into(), src.into())], &options, format);
+            assert!(out.problems.is_empty(), "{:?}", out.problems);
+            let body = String::from_utf8(out.body).unwrap();
+            let eof = if format == Format::OpenMetrics { "# EOF\n" } else { "" };
+            assert_eq!(
+                body,
+                format!(
+                    "# HELP kube_customresource_phase Phase.\n# TYPE kube_customresource_phase {stateset}\n{samples}# HELP kube_customresource_version_info Version.\n# TYPE kube_customresource_version_info {info_type}\n{info}{eof}"
+                )
+            );
+        }
+    }
+
+    #[test]
     fn unknown_kinds_and_bad_objects_are_reported_and_skipped() {
         let src = r#"{"apiVersion":"cert-manager.io/v1","kind":"Certificate","metadata":{"name":"c","namespace":"ns"}}
 {"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j","namespace":"ns","creationTimestamp":"2026-11-24T05:00:00Z"},"spec":{"parallelism":"lots"}}

@@ -247,9 +247,14 @@ pub enum MetricType {
 }
 
 impl MetricType {
-    /// The TYPE word in text format 0.0.4.
-    pub fn text_type(self) -> crate::exposition::MetricType {
-        crate::exposition::MetricType::Gauge
+    /// The family's type for the exposition: `gauge` on text 0.0.4's TYPE line whatever it is,
+    /// its own type in OpenMetrics, as KSM prints it.
+    pub fn exposition_type(self) -> crate::exposition::MetricType {
+        match self {
+            MetricType::Gauge => crate::exposition::MetricType::Gauge,
+            MetricType::StateSet => crate::exposition::MetricType::StateSet,
+            MetricType::Info => crate::exposition::MetricType::Info,
+        }
     }
 
     /// The TYPE word in OpenMetrics.
@@ -1175,7 +1180,8 @@ mod tests {
         assert_eq!(MetricType::Info.openmetrics_type(), "info");
         assert_eq!(MetricType::Gauge.openmetrics_type(), "gauge");
         for t in [MetricType::Gauge, MetricType::StateSet, MetricType::Info] {
-            assert_eq!(t.text_type(), crate::exposition::MetricType::Gauge);
+            assert_eq!(t.exposition_type().as_str(), "gauge");
+            assert_eq!(t.exposition_type().openmetrics_str(), t.openmetrics_type());
         }
     }
 }

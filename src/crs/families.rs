@@ -165,14 +165,14 @@ impl Family {
         self.generate(obj, &mut |labels, value| samples.push(labels.iter(), value))
     }
 
-    /// This family as a [`FamilyDef`] for objects held as JSON: TYPE `gauge` (the text format's
-    /// word for all three types), HELP without a stability prefix (CRS families have none),
+    /// This family as a [`FamilyDef`] for objects held as JSON: TYPE `gauge` in text 0.0.4 and
+    /// its own type in OpenMetrics, HELP without a stability prefix (CRS families have none),
     /// and `on_skip` called whenever an object's samples were skipped.
     pub fn into_family_def(self, on_skip: SkipHook) -> FamilyDef<Value> {
         FamilyDef {
             name: self.name.clone().into(),
             help: self.help.clone().into(),
-            metric_type: self.metric_type.text_type(),
+            metric_type: self.metric_type.exposition_type(),
             stability: Stability::Alpha,
             opt_in: false,
             generate: Box::new(move |obj: &Value, _ctx: &RenderContext, samples: &mut Samples| {

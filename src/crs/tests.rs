@@ -617,8 +617,8 @@ fn families_carry_name_help_type_and_error_verbosity() {
     let defs: Vec<_> = families.into_iter().map(|f| f.into_family_def(hook.clone())).collect();
     assert_eq!(defs[0].name, "kube_customresource_phase");
     assert_eq!(defs[0].full_help(), "Widget phase");
-    assert_eq!(defs[0].metric_type, crate::exposition::MetricType::Gauge);
-    assert_eq!(defs[1].metric_type, crate::exposition::MetricType::Gauge);
+    assert_eq!(defs[0].metric_type, crate::exposition::MetricType::StateSet);
+    assert_eq!(defs[1].metric_type, crate::exposition::MetricType::Info);
     assert!(!defs[1].opt_in);
 }
 

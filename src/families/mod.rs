@@ -441,8 +441,8 @@ pub struct FamilyHeader {
     pub name: Cow<'static, str>,
     /// Header for text 0.0.4.
     pub text: Box<[u8]>,
-    /// Header for OpenMetrics (KSM writes the same lines; kept separate so the formats can
-    /// diverge without touching the scrape path).
+    /// Header for OpenMetrics: the same lines, but custom resource StateSet and Info families
+    /// keep their own TYPE there, as KSM prints them.
     pub openmetrics: Box<[u8]>,
 }
 
@@ -451,10 +451,12 @@ impl FamilyHeader {
     pub fn new(name: impl Into<Cow<'static, str>>, help: &str, metric_type: MetricType) -> Self {
         let name = name.into();
         let mut text = Vec::new();
-        exposition::write_header(&mut text, &name, help, metric_type);
+        exposition::write_header_typed(&mut text, &name, help, metric_type.as_str());
+        let mut openmetrics = Vec::new();
+        exposition::write_header_typed(&mut openmetrics, &name, help, metric_type.openmetrics_str());
         FamilyHeader {
             name,
-            openmetrics: text.clone().into_boxed_slice(),
+            openmetrics: openmetrics.into_boxed_slice(),
             text: text.into_boxed_slice(),
         }
     }
