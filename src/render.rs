@@ -275,6 +275,31 @@ mod tests {
     }
 
     #[test]
+    fn a_metric_name_two_custom_resources_share_is_one_family() {
+        let config = "kind: CustomResourceStateMetrics\nspec:\n  resources:\n    - groupVersionKind: {group: acme.example, version: v1, kind: Widget}\n      metrics:\n        - {name: ready, help: Ready., each: {type: Gauge, gauge: {path: [status, ready]}}}\n    - groupVersionKind: {group: acme.example, version: v1, kind: Gadget}\n      metrics:\n        - {name: ready, help: Ready., each: {type: Gauge, gauge: {path: [status, ready]}}}\n";
+        let options = FamilyArgs {
+            custom_resource_state_config: Some(config.into()),
+            custom_resource_state_only: true,
+            ..FamilyArgs::default()
+        }
+        .validate()
+        .unwrap();
+        let src = r#"{"apiVersion":"acme.example/v1","kind":"Widget","metadata":{"name":"w"},"status":{"ready":true}}
+{"apiVersion":"acme.example/v1","kind":"Gadget","metadata":{"name":"g"},"status":{"ready":false}}"#;
+        let out = render_sources(&[("in.json".into(), src.into())], &options, Format::Text);
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        let group = r#"customresource_group="acme.example""#;
+        assert_eq!(
+            String::from_utf8(out.body).unwrap(),
+            format!(
+                "# HELP kube_customresource_ready Ready.\n# TYPE kube_customresource_ready gauge\n\
+                 kube_customresource_ready{{{group},customresource_kind=\"Gadget\",customresource_version=\"v1\"}} 0\n\
+                 kube_customresource_ready{{{group},customresource_kind=\"Widget\",customresource_version=\"v1\"}} 1\n"
+            )
+        );
+    }
+
+    #[test]
     fn unknown_kinds_and_bad_objects_are_reported_and_skipped() {
         let src = r#"{"apiVersion":"cert-manager.io/v1","kind":"Certificate","metadata":{"name":"c","namespace":"ns"}}
 {"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j","namespace":"ns","creationTimestamp":"2026-11-24T05:00:00Z"},"spec":{"parallelism":"lots"}}

@@ -545,14 +545,13 @@ impl Store {
     /// Captures what a scrape will write: per kind, pointers to the current blocks.
     /// `include` selects kinds by resource name (KSM's `?resources=`/`?exclude_resources=`).
     pub fn snapshot(&self, include: impl Fn(&str) -> bool) -> Snapshot {
-        Snapshot {
-            kinds: self
-                .kinds
+        Snapshot::new(
+            self.kinds
                 .iter()
                 .filter(|k| include(&k.resource))
                 .map(|k| k.snapshot())
                 .collect(),
-        }
+        )
     }
 }
 
@@ -592,6 +591,69 @@ mod tests {
         );
         // Byte-identical on a second scrape of the same state.
         assert_eq!(text(&store), text(&store));
+    }
+
+    #[test]
+    fn a_family_name_two_kinds_share_is_one_family() {
+        let widgets = KindStore::new(
+            "widgets.acme.example",
+            vec![
+                FamilyHeader::new("ready", "Ready.", MetricType::Gauge),
+                FamilyHeader::new("widget_size", "Size.", MetricType::Gauge),
+            ],
+            &[],
+        );
+        let gadgets = KindStore::new(
+            "gadgets.acme.example",
+            vec![
+                FamilyHeader::new("gadget_info", "Info.", MetricType::Gauge),
+                FamilyHeader::new("ready", "Ready.", MetricType::Gauge),
+            ],
+            &[],
+        );
+        let empty = KindStore::new(
+            "zeds.acme.example",
+            vec![FamilyHeader::new("ready", "Ready.", MetricType::Gauge)],
+            &[],
+        );
+        let store = Store::new(vec![widgets, gadgets, empty]);
+        let put = |kind: usize, name: &str, lines: &[&str]| {
+            store.kinds()[kind].scopes()[0].apply(ObjectKey::new(None, Some(name)), name, "1", || {
+                Rendered::from_families(lines)
+            });
+        };
+        // Kinds are sorted: gadgets (0), widgets (1), zeds (2).
+        put(0, "g1", &["gadget_info{g=\"1\"} 1\n", "ready{g=\"1\"} 1\n"]);
+        put(1, "w1", &["ready{w=\"1\"} 0\n", "widget_size{w=\"1\"} 3\n"]);
+        let expected = "# HELP gadget_info Info.\n# TYPE gadget_info gauge\ngadget_info{g=\"1\"} 1\n\
+                        # HELP ready Ready.\n# TYPE ready gauge\nready{g=\"1\"} 1\nready{w=\"1\"} 0\n\
+                        # HELP widget_size Size.\n# TYPE widget_size gauge\nwidget_size{w=\"1\"} 3\n";
+        assert_eq!(text(&store), expected);
+        for segment_bytes in [0, 5, usize::MAX] {
+            let joined: Vec<u8> = store
+                .snapshot(|_| true)
+                .into_segments(Format::Text, 64, segment_bytes)
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c.to_vec())
+                .collect();
+            assert_eq!(
+                String::from_utf8(joined).unwrap(),
+                expected,
+                "segments of {segment_bytes}"
+            );
+        }
+        // A kind holding no object adds nothing, even to a family it shares; nor does a kind left
+        // out of the scrape.
+        put(1, "w2", &["", ""]);
+        store.kinds()[1].scopes()[0].delete(&ObjectKey::new(None, Some("w1")), "w1");
+        store.kinds()[1].scopes()[0].delete(&ObjectKey::new(None, Some("w2")), "w2");
+        assert_eq!(
+            text(&store),
+            "# HELP gadget_info Info.\n# TYPE gadget_info gauge\ngadget_info{g=\"1\"} 1\n# HELP ready Ready.\n# TYPE ready gauge\nready{g=\"1\"} 1\n"
+        );
+        let only_widgets = store.snapshot(|r| r == "widgets.acme.example").to_bytes(Format::Text);
+        assert!(only_widgets.is_empty());
     }
 
     #[test]

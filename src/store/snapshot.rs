@@ -52,18 +52,56 @@ pub(super) struct KindSnapshot {
 
 /// A consistent view for one scrape, written out in chunks without holding any lock.
 pub struct Snapshot {
-    pub(super) kinds: Vec<KindSnapshot>,
+    kinds: Vec<KindSnapshot>,
+    /// The families in output order, each with the kinds whose lines it gathers.
+    sections: Vec<Section>,
 }
 
-/// A place in the output: a block's run of one family of one kind.
+/// One family of the output: its HELP/TYPE once, then its lines from every kind that has a
+/// family of that name (custom resources configured with the same metric name share one; KSM
+/// would print the header twice and split the family, which parsers reject).
+struct Section {
+    /// `(kind, family)` indexes, in kind order; the first one's header is printed.
+    sources: Vec<(usize, usize)>,
+    /// Whether any source kind holds an object (KSM prints a kind's headers only then).
+    has_objects: bool,
+}
+
+/// A place in the output: a block's run of one source of one section.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Cursor {
-    kind: usize,
-    family: usize,
+    section: usize,
+    source: usize,
     block: usize,
 }
 
 impl Snapshot {
+    /// Orders the captured kinds' families into sections: kind by kind, family by family, a
+    /// family whose name an earlier kind already has joining that kind's section.
+    pub(super) fn new(kinds: Vec<KindSnapshot>) -> Snapshot {
+        let mut sections: Vec<Section> = Vec::new();
+        let mut by_name: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (k, kind) in kinds.iter().enumerate() {
+            for (f, header) in kind.headers.iter().enumerate() {
+                let has_objects = kind.objects > 0;
+                match by_name.get(&*header.name) {
+                    Some(&at) => {
+                        sections[at].sources.push((k, f));
+                        sections[at].has_objects |= has_objects;
+                    }
+                    None => {
+                        by_name.insert(&header.name, sections.len());
+                        sections.push(Section {
+                            sources: vec![(k, f)],
+                            has_objects,
+                        });
+                    }
+                }
+            }
+        }
+        Snapshot { kinds, sections }
+    }
+
     /// Streams the exposition in chunks of about `chunk_size` bytes.
     pub fn into_chunks(self, format: Format, encoding: Encoding, chunk_size: usize) -> SnapshotChunks {
         SnapshotChunks::new(Arc::new(self), format, encoding, chunk_size, Cursor::default(), None)
@@ -76,11 +114,11 @@ impl Snapshot {
     pub fn into_segments(self, format: Format, chunk_size: usize, segment_bytes: usize) -> Vec<SnapshotChunks> {
         let mut starts = vec![Cursor::default()];
         let mut size = 0;
-        for (kind, k) in self.kinds.iter().enumerate().filter(|(_, k)| k.objects > 0) {
-            for family in 0..k.headers.len() {
-                for (block, view) in k.blocks.iter().enumerate() {
+        for (section, s) in self.sections.iter().enumerate().filter(|(_, s)| s.has_objects) {
+            for (source, &(kind, family)) in s.sources.iter().enumerate() {
+                for (block, view) in self.kinds[kind].blocks.iter().enumerate() {
                     if size >= segment_bytes {
-                        starts.push(Cursor { kind, family, block });
+                        starts.push(Cursor { section, source, block });
                         size = 0;
                     }
                     size += view.packed.run_len(family);
@@ -255,9 +293,7 @@ pub struct SnapshotChunks {
     snapshot: Arc<Snapshot>,
     format: Format,
     writer: Writer,
-    kind: usize,
-    family: usize,
-    block: usize,
+    at: Cursor,
     header_done: bool,
     finished: bool,
     /// Where the next segment starts (`None`: this one runs to the end).
@@ -277,23 +313,12 @@ impl SnapshotChunks {
             snapshot,
             format,
             writer: Writer::new(encoding, chunk_size),
-            kind: start.kind,
-            family: start.family,
-            block: start.block,
-            // A segment starting inside a family continues it: the headers came before.
-            header_done: start.block > 0,
+            at: start,
+            // A segment starting inside a section continues it: the header came before.
+            header_done: start.source > 0 || start.block > 0,
             finished: false,
             stop,
         }
-    }
-
-    fn at_stop(&self) -> bool {
-        self.stop
-            == Some(Cursor {
-                kind: self.kind,
-                family: self.family,
-                block: self.block,
-            })
     }
 
     /// Uncompressed bytes produced so far.
@@ -303,24 +328,21 @@ impl SnapshotChunks {
 
     /// Writes output until at least one chunk is ready or the end is reached.
     fn step(&mut self) {
-        if self.at_stop() {
+        if self.stop == Some(self.at) {
             self.writer.flush();
             self.finished = true;
             return;
         }
-        let stop = self.stop;
         let SnapshotChunks {
             snapshot,
             format,
             writer,
-            kind,
-            family,
-            block,
+            at,
             header_done,
             finished,
-            stop: _,
+            stop,
         } = self;
-        let Some(current) = snapshot.kinds.get(*kind) else {
+        let Some(section) = snapshot.sections.get(at.section) else {
             if *format == Format::OpenMetrics {
                 writer.bytes(b"# EOF\n");
             }
@@ -328,39 +350,49 @@ impl SnapshotChunks {
             *finished = true;
             return;
         };
-        // KSM writes a kind's headers only when it holds at least one object.
-        let Some(header) = current.headers.get(*family).filter(|_| current.objects > 0) else {
-            *kind += 1;
-            *family = 0;
-            *block = 0;
+        let next_section = |at: &mut Cursor, header_done: &mut bool| {
+            *at = Cursor {
+                section: at.section + 1,
+                source: 0,
+                block: 0,
+            };
             *header_done = false;
+        };
+        if !section.has_objects {
+            next_section(at, header_done);
+            return;
+        }
+        let Some(&(kind, family)) = section.sources.get(at.source) else {
+            next_section(at, header_done);
             return;
         };
+        let current = &snapshot.kinds[kind];
         if !*header_done {
+            let (k, f) = section.sources[0];
+            let header = &snapshot.kinds[k].headers[f];
             writer.bytes(match format {
                 Format::Text => &header.text,
                 Format::OpenMetrics => &header.openmetrics,
             });
             *header_done = true;
         }
-        // The block of this family where the next segment starts, if it does.
-        let stop_block = stop.filter(|s| s.kind == *kind && s.family == *family).map(|s| s.block);
-        while let Some(view) = current.blocks.get(*block)
+        // The block of this source where the next segment starts, if it does.
+        let stop_block = stop
+            .filter(|s| s.section == at.section && s.source == at.source)
+            .map(|s| s.block);
+        while let Some(view) = current.blocks.get(at.block)
             && writer.ready.is_empty()
-            && stop_block != Some(*block)
+            && stop_block != Some(at.block)
         {
             match &view.changes {
-                Some(changes) if changes.changed.get(*family) => {
-                    writer.scatter(&view.packed, &changes.sources, *family)
-                }
-                _ => writer.run(&view.packed, *family),
+                Some(changes) if changes.changed.get(family) => writer.scatter(&view.packed, &changes.sources, family),
+                _ => writer.run(&view.packed, family),
             }
-            *block += 1;
+            at.block += 1;
         }
-        if *block >= current.blocks.len() {
-            *family += 1;
-            *block = 0;
-            *header_done = false;
+        if at.block >= current.blocks.len() {
+            at.source += 1;
+            at.block = 0;
         }
     }
 }
