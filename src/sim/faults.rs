@@ -29,6 +29,14 @@ impl FaultState {
             metrics: MetricsFaults::default(),
         }
     }
+
+    /// The settings of `res`, grown on demand for resources registered at run time (CRDs).
+    fn res_mut(&mut self, res: usize) -> &mut ResFaults {
+        if self.per_res.len() <= res {
+            self.per_res.resize(res + 1, ResFaults::default());
+        }
+        &mut self.per_res[res]
+    }
 }
 
 /// What a list/watch request of a resource meets before it is served.
@@ -64,11 +72,7 @@ impl Faults {
 
     fn with_res(&self, resource: &str, f: impl FnOnce(&mut ResFaults)) {
         match self.core.reg.by_name(resource) {
-            Some(res) => {
-                if let Some(r) = self.lock().per_res.get_mut(res) {
-                    f(r);
-                }
-            }
+            Some(res) => f(self.lock().res_mut(res)),
             None => tracing::warn!(resource, "sim fault for an unknown resource ignored"),
         }
     }
@@ -108,7 +112,9 @@ impl Faults {
     pub fn malformed_next_event(&self, resource: &str) {
         match self.core.reg.by_name(resource) {
             Some(res) => {
-                if let Some(n) = self.core.lock().malformed_pending.get_mut(res) {
+                let mut st = self.core.lock();
+                let storage = st.storage(res);
+                if let Some(n) = st.malformed_pending.get_mut(storage) {
                     *n += 1;
                 }
             }
@@ -227,9 +233,7 @@ impl Core {
     /// Counts a list/watch request and says which fault, if any, answers it.
     pub fn on_list_or_watch(&self, res: usize) -> Injected {
         let mut f = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(r) = f.per_res.get_mut(res) else {
-            return Injected::None;
-        };
+        let r = f.res_mut(res);
         r.requests += 1;
         if r.fail_next > 0 {
             r.fail_next -= 1;

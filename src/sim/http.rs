@@ -174,6 +174,11 @@ fn parse_target(core: &Core, group: &str, version: &str, rest: &[&str]) -> Resul
         [] => return Err(Box::new(unknown_resource())),
     };
     let Some(res) = core.reg.by_path(group, version, plural) else {
+        // Custom resource paths go through the CRD handler, which hands what it does not serve
+        // (an unknown or deleted CRD) to the plain-text not-found handler.
+        if core.reg.is_custom_group_version(group, version) {
+            return Err(Box::new(not_found_text()));
+        }
         return Err(Box::new(unknown_resource()));
     };
     let def = core.reg.def(res);
@@ -494,7 +499,7 @@ fn parse_filter(core: &Core, def: &ResourceDef, t: &Target, q: &Query) -> Result
 fn get(core: &Core, t: &Target, name: &str, meta_only: bool) -> Response {
     match core.get(t.res, t.ns.as_deref(), name) {
         Some(obj) => {
-            let prefix = &core.reg.type_prefix[t.res];
+            let prefix = &core.reg.type_prefix(t.res);
             let mut out = Vec::with_capacity(obj.json.len() + prefix.len() + 1);
             push_object(&mut out, prefix, meta_only, &obj.json, obj.meta_end);
             out.push(b'\n');
@@ -801,7 +806,7 @@ fn list_response(
     }
     head.extend_from_slice(meta_fields.join(",").as_bytes());
     head.extend_from_slice(br#"},"items":["#);
-    let prefix = core.reg.type_prefix[res].clone();
+    let prefix = core.reg.type_prefix(res);
     let approx: usize = head.len() + items.iter().map(|o| o.json.len() + prefix.len() + 2).sum::<usize>() + 4;
     if approx <= super::status::CHUNKING_THRESHOLD {
         let mut body = head;
@@ -819,7 +824,7 @@ fn list_response(
         items: std::vec::IntoIter<Arc<Stored>>,
         first: bool,
         done: bool,
-        prefix: Vec<u8>,
+        prefix: Arc<[u8]>,
         meta_only: bool,
     }
     let chunker = Chunker {
@@ -1142,7 +1147,19 @@ pub fn resource_list(core: &Core, g: &str, v: &str) -> Response {
     let mut resources = Vec::new();
     for i in core.reg.resources_of(g, v) {
         let d = core.reg.def(i);
-        let verbs = if d.watchable {
+        let verbs = if d.custom {
+            // The CRD discovery controller's order.
+            vec![
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "create",
+                "update",
+                "watch",
+            ]
+        } else if d.watchable {
             vec![
                 "create",
                 "delete",

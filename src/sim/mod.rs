@@ -13,6 +13,9 @@
 //! - errors shaped like the real ones (404 text vs Status, 403, 409, 410, 422, 504);
 //! - writes over HTTP (POST, PUT, merge PATCH incl. `/status`, DELETE) so curl can drive it;
 //! - `apiregistration.k8s.io/v1` APIServices (stored and watchable like every other resource);
+//! - `apiextensions.k8s.io/v1` CustomResourceDefinitions, and the custom resources each one
+//!   serves from its creation to its deletion (see [`crd`]): the registry grows and shrinks while
+//!   the server runs;
 //! - `metrics.k8s.io` (`v1beta1`, and `v1` unless [`SimConfig::metrics_v1`] is off) as
 //!   metrics-server serves it behind the aggregation layer: get/list only, NodeMetrics and
 //!   PodMetrics derived on every request from the current Nodes and Pods (see [`metrics`]), the
@@ -22,6 +25,7 @@
 //! copy of bytes. [`Faults`] breaks it on purpose for reliability tests.
 
 pub mod cluster;
+mod crd;
 mod faults;
 mod http;
 mod json;
@@ -38,12 +42,15 @@ mod testclient;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_crd;
+#[cfg(test)]
 mod tests_kube;
 #[cfg(test)]
 mod tests_metrics;
 #[cfg(test)]
 mod tests_wire;
 
+pub use crd::crd_manifest;
 pub use faults::Faults;
 pub use registry::ResourceDef;
 
@@ -230,7 +237,11 @@ impl Sim {
     /// Creates an object; the resource comes from its apiVersion + kind. Keeps a given
     /// `metadata.uid`/`creationTimestamp`/`generation`, fills missing ones (random v4 uid, now,
     /// generation 1 where the API server maintains it), stamps `metadata.resourceVersion`. A
-    /// namespaced object without a namespace goes to `default`. Returns the stored object.
+    /// namespaced object without a namespace goes to `default`. Returns the stored object. A
+    /// CustomResourceDefinition (see [`crd_manifest`]) serves its versions as soon as this returns;
+    /// the returned object is what a real POST answers (status without conditions), a later
+    /// [`get`](Self::get) shows it established. Custom resources are then created like any object
+    /// (`apiVersion: group/version`, `kind`).
     pub fn create(&self, obj: Value) -> Result<Value, SimError> {
         let res = self.res_of(&obj)?;
         self.core
@@ -268,6 +279,8 @@ impl Sim {
     /// resourceVersion). Pods first get a MODIFIED with `deletionTimestamp` and
     /// `deletionGracePeriodSeconds: 0` (watch-pods-bookmarks.http). An object with finalizers is
     /// only marked (MODIFIED with deletionTimestamp); it goes when an update removes the last one.
+    /// `customresourcedefinitions` deletes every custom resource of the CRD first and returns the
+    /// CRD as the DELETE marked it; its resources are then gone (`plural.group` names them).
     pub fn delete(&self, resource: &str, namespace: Option<&str>, name: &str) -> Result<Value, SimError> {
         let res = self.res_named(resource)?;
         self.core

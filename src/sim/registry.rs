@@ -6,8 +6,14 @@
 //! `/status`, field selectors, short names). A list-only resource (no watch, list metadata
 //! without resourceVersion, as metrics.k8s.io serves) sets `watchable: false` and
 //! `list_resource_version: false`.
+//!
+//! The table grows while the server runs: a CustomResourceDefinition adds its custom resources
+//! (`super::crd`) and deleting it retires them. Slots are addressed by index (`res`) everywhere
+//! (store, watches, faults), so a retired slot stays as a tombstone and indexes never move.
 
 use super::json::NameRule;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use tokio::sync::watch;
 
 /// One served resource.
 #[derive(Debug, Clone)]
@@ -48,23 +54,32 @@ pub struct ResourceDef {
     /// Objects are computed from other resources on every request, never stored (metrics.k8s.io,
     /// served by `super::metrics`); writes are refused.
     pub derived: bool,
+    /// A custom resource served for a CustomResourceDefinition (`super::crd`): any change outside
+    /// `metadata` (and `status`, with a `/status` subresource) bumps `metadata.generation`, not
+    /// only `.spec`; discovery lists the apiextensions verb order.
+    pub custom: bool,
 }
 
-/// The resources the simulated server serves, in discovery order: every kind of the exporter's
-/// kind table (so a new kind is served without touching the sim), then metrics.k8s.io.
-pub fn builtin() -> Vec<ResourceDef> {
-    static STORED: std::sync::LazyLock<Vec<ResourceDef>> =
-        std::sync::LazyLock::new(|| crate::kinds::table().iter().map(from_kind).collect());
-    let mut defs = STORED.clone();
-    // metrics.k8s.io (metrics-server behind the aggregator): get and list only, `"metadata":{}`
-    // lists. v1 first: it is the preferred version when served (`SimConfig::metrics_v1`).
-    defs.extend([
-        metrics_def("v1", "metrics.k8s.io/v1", false),
-        metrics_def("v1", "metrics.k8s.io/v1", true),
-        metrics_def("v1beta1", "metrics.k8s.io/v1beta1", false),
-        metrics_def("v1beta1", "metrics.k8s.io/v1beta1", true),
-    ]);
-    defs
+/// The resources the simulated server serves from the start, in discovery order: every kind of
+/// the exporter's kind table (so a new kind is served without touching the sim), the
+/// CustomResourceDefinitions of apiextensions.k8s.io, then metrics.k8s.io. Built once per process
+/// (every server shares them; custom resources are added per server, see [`Registry::add`]).
+pub fn builtin() -> Vec<&'static ResourceDef> {
+    static DEFS: std::sync::LazyLock<Vec<ResourceDef>> = std::sync::LazyLock::new(|| {
+        let mut defs: Vec<ResourceDef> = crate::kinds::table().iter().map(from_kind).collect();
+        defs.push(super::crd::crd_def());
+        // metrics.k8s.io (metrics-server behind the aggregator): get and list only,
+        // `"metadata":{}` lists. v1 first: it is the preferred version when served
+        // (`SimConfig::metrics_v1`).
+        defs.extend([
+            metrics_def("v1", "metrics.k8s.io/v1", false),
+            metrics_def("v1", "metrics.k8s.io/v1", true),
+            metrics_def("v1beta1", "metrics.k8s.io/v1beta1", false),
+            metrics_def("v1beta1", "metrics.k8s.io/v1beta1", true),
+        ]);
+        defs
+    });
+    DEFS.iter().collect()
 }
 
 /// A stored, watchable resource from its kind-table row plus the server behaviour of that
@@ -96,11 +111,13 @@ fn from_kind(entry: &crate::kinds::KindEntry) -> ResourceDef {
             _ => NameRule::Subdomain,
         },
         derived: false,
+        custom: false,
     }
 }
 
 /// The derived names live as long as the process, like the table they come from (built once).
-fn leak(s: String) -> &'static str {
+/// Custom resource defs leak theirs too: a test server creates a handful of CRDs.
+pub(super) fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
@@ -329,6 +346,7 @@ fn metrics_def(version: &'static str, api_version: &'static str, pods: bool) -> 
         malformed_spec: "{}",
         name_rule: NameRule::Subdomain,
         derived: true,
+        custom: false,
     }
 }
 
@@ -357,95 +375,257 @@ pub(super) const GROUP_ORDER: &[&str] = &[
     "metrics.k8s.io",
 ];
 
-/// The resource table plus precomputed per-resource byte strings.
+/// Where a group not named in [`GROUP_ORDER`] sorts: custom resource groups register their
+/// APIServices with `groupPriorityMinimum: 1000`, below every built-in group and above
+/// metrics-server's 100, so a real `/apis` lists them just before metrics.k8s.io (by name).
+fn group_rank(g: &str) -> (usize, &str) {
+    let metrics = GROUP_ORDER
+        .iter()
+        .position(|x| *x == "metrics.k8s.io")
+        .unwrap_or(GROUP_ORDER.len());
+    match GROUP_ORDER.iter().position(|x| *x == g) {
+        Some(i) if i < metrics => (2 * i, ""),
+        Some(i) => (2 * i + 1, ""),
+        None => (2 * metrics, g),
+    }
+}
+
+/// Kubernetes version priority (`v2` > `v1` > `v1beta2` > `v1beta1` > `v1alpha1` > other names
+/// alphabetically), as the aggregator orders the versions of a custom resource group (its
+/// APIServices all have `versionPriority: 100`). Smaller sorts first.
+pub fn version_rank(v: &str) -> (u8, std::cmp::Reverse<u64>, std::cmp::Reverse<u64>, &str) {
+    use std::cmp::Reverse;
+    let parse = |s: &str| -> Option<(u8, u64, u64)> {
+        let rest = s.strip_prefix('v')?;
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let major: u64 = rest[..digits].parse().ok().filter(|m| *m > 0)?;
+        let tail = &rest[digits..];
+        if tail.is_empty() {
+            return Some((0, major, 0));
+        }
+        let (stage, minor) = if let Some(m) = tail.strip_prefix("beta") {
+            (1, m)
+        } else {
+            (2, tail.strip_prefix("alpha")?)
+        };
+        let minor: u64 = minor.parse().ok().filter(|m| *m > 0)?;
+        Some((stage, major, minor))
+    };
+    match parse(v) {
+        Some((stage, major, minor)) => (stage, Reverse(major), Reverse(minor), ""),
+        None => (3, Reverse(0), Reverse(0), v),
+    }
+}
+
+/// One registered resource. Slots are never removed: a retired one (its CRD deleted) stays as a
+/// tombstone so every `res` index handed out (open watches, the event log, fault counters) stays
+/// valid; lookups skip it.
+#[derive(Debug)]
+struct Slot {
+    def: &'static ResourceDef,
+    /// `{"kind":"Pod","apiVersion":"v1"` (no closing brace).
+    type_prefix: Arc<[u8]>,
+    /// The CustomResourceDefinition serving it; `None` for built-in resources.
+    crd: Option<String>,
+    live: bool,
+    /// Bumped (to the event's rv) on every change of the objects stored at this index.
+    signal: watch::Sender<u64>,
+}
+
+/// The resource table of one server: the built-ins, plus custom resources added and retired
+/// while it runs (`super::crd`). Indexes (`res`) are stable for the life of the server.
+///
+/// Lock order: the registry's own lock is a leaf. It may be taken while holding the state lock
+/// (`Core::lock`), never the other way round: no method here calls out.
 #[derive(Debug)]
 pub struct Registry {
-    pub defs: Vec<ResourceDef>,
-    /// `{"kind":"Pod","apiVersion":"v1"` (no closing brace), per resource.
-    pub type_prefix: Vec<Vec<u8>>,
+    slots: RwLock<Vec<Slot>>,
+}
+
+fn slot(def: &'static ResourceDef, crd: Option<String>) -> Slot {
+    Slot {
+        def,
+        type_prefix: format!(r#"{{"kind":"{}","apiVersion":"{}""#, def.kind, def.api_version)
+            .into_bytes()
+            .into(),
+        crd,
+        live: true,
+        signal: watch::Sender::new(0),
+    }
 }
 
 impl Registry {
-    pub fn new(defs: Vec<ResourceDef>) -> Registry {
-        let type_prefix = defs
-            .iter()
-            .map(|d| format!(r#"{{"kind":"{}","apiVersion":"{}""#, d.kind, d.api_version).into_bytes())
-            .collect();
-        Registry { defs, type_prefix }
+    /// A registry of `defs`, in discovery order.
+    pub fn new(defs: Vec<&'static ResourceDef>) -> Registry {
+        Registry {
+            slots: RwLock::new(defs.into_iter().map(|d| slot(d, None)).collect()),
+        }
     }
 
+    fn read(&self) -> RwLockReadGuard<'_, Vec<Slot>> {
+        self.slots.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Slots ever registered, retired ones included.
     pub fn len(&self) -> usize {
-        self.defs.len()
+        self.read().len()
     }
 
+    /// No slot at all (never the case for a running server).
     pub fn is_empty(&self) -> bool {
-        self.defs.is_empty()
+        self.read().is_empty()
     }
 
-    pub fn def(&self, res: usize) -> &ResourceDef {
-        &self.defs[res]
+    /// The def of a slot (a retired one too). Panics on an index never handed out.
+    pub fn def(&self, res: usize) -> &'static ResourceDef {
+        self.read()[res].def
+    }
+
+    /// `{"kind":"Pod","apiVersion":"v1"` (no closing brace) of a slot.
+    pub fn type_prefix(&self, res: usize) -> Arc<[u8]> {
+        self.read()[res].type_prefix.clone()
+    }
+
+    /// Still served (not retired)?
+    pub fn is_live(&self, res: usize) -> bool {
+        self.read().get(res).is_some_and(|s| s.live)
+    }
+
+    /// A receiver of the change signal of the objects stored at `res`.
+    pub fn subscribe(&self, res: usize) -> Option<watch::Receiver<u64>> {
+        self.read().get(res).map(|s| s.signal.subscribe())
+    }
+
+    /// Wakes the watches of the objects stored at `res`: they changed up to `rv`.
+    pub fn signal(&self, res: usize, rv: u64) {
+        if let Some(s) = self.read().get(res) {
+            s.signal.send_replace(rv);
+        }
+    }
+
+    fn position(&self, f: impl Fn(&ResourceDef) -> bool) -> Option<usize> {
+        self.read().iter().position(|s| s.live && f(s.def))
     }
 
     /// By URL: group (`""` for core), version, plural.
     pub fn by_path(&self, group: &str, version: &str, plural: &str) -> Option<usize> {
-        self.defs
-            .iter()
-            .position(|d| d.group == group && d.version == version && d.plural == plural)
+        self.position(|d| d.group == group && d.version == version && d.plural == plural)
     }
 
     /// By object type: `apiVersion` and `kind`.
     pub fn by_type(&self, api_version: &str, kind: &str) -> Option<usize> {
-        self.defs
-            .iter()
-            .position(|d| d.api_version == api_version && d.kind == kind)
+        self.position(|d| d.api_version == api_version && d.kind == kind)
     }
 
     /// By resource name as the Rust API takes it: `pods`, or `deployments.apps` / `pods.metrics.k8s.io`
-    /// to pick a group. A plain plural picks the first match in table order (core first).
+    /// to pick a group. A plain plural picks the first match in table order (core first; a custom
+    /// resource's preferred version first).
     pub fn by_name(&self, name: &str) -> Option<usize> {
-        if let Some(i) = self.defs.iter().position(|d| d.plural == name) {
+        if let Some(i) = self.position(|d| d.plural == name) {
             return Some(i);
         }
         let (plural, group) = name.split_once('.')?;
-        self.defs.iter().position(|d| d.plural == plural && d.group == group)
+        self.position(|d| d.plural == plural && d.group == group)
     }
 
     /// Is `group/version` served (core: `("", "v1")`)?
     pub fn serves_group_version(&self, group: &str, version: &str) -> bool {
-        self.defs.iter().any(|d| d.group == group && d.version == version)
+        self.position(|d| d.group == group && d.version == version).is_some()
     }
 
+    /// Is any version of `group` served?
     pub fn serves_group(&self, group: &str) -> bool {
-        self.defs.iter().any(|d| d.group == group)
+        self.position(|d| d.group == group).is_some()
     }
 
-    /// Served versions of a group, in table order, deduplicated.
+    /// Is `group/version` served by custom resources only? Its unknown paths fall through the
+    /// CRD handler to the plain-text `404 page not found`, not a Status.
+    pub fn is_custom_group_version(&self, group: &str, version: &str) -> bool {
+        let slots = self.read();
+        let mut live = slots
+            .iter()
+            .filter(|s| s.live && s.def.group == group && s.def.version == version)
+            .peekable();
+        live.peek().is_some() && live.all(|s| s.def.custom)
+    }
+
+    /// Served versions of a group, deduplicated: built-in groups in table order, custom resource
+    /// groups by Kubernetes version priority (the first is the preferred version).
     pub fn group_versions(&self, group: &str) -> Vec<&'static str> {
+        let slots = self.read();
         let mut out: Vec<&'static str> = Vec::new();
-        for d in self.defs.iter().filter(|d| d.group == group) {
+        let mut custom = false;
+        for d in slots.iter().filter(|s| s.live && s.def.group == group).map(|s| s.def) {
+            custom |= d.custom;
             if !out.contains(&d.version) {
                 out.push(d.version);
             }
+        }
+        if custom {
+            out.sort_by(|a, b| version_rank(a).cmp(&version_rank(b)));
         }
         out
     }
 
     /// Served non-core groups in the order of a real server's `/apis`.
     pub fn groups(&self) -> Vec<&'static str> {
+        let slots = self.read();
         let mut out: Vec<&'static str> = Vec::new();
-        for d in self.defs.iter().filter(|d| !d.group.is_empty()) {
+        for d in slots
+            .iter()
+            .filter(|s| s.live && !s.def.group.is_empty())
+            .map(|s| s.def)
+        {
             if !out.contains(&d.group) {
                 out.push(d.group);
             }
         }
-        out.sort_by_key(|g| (GROUP_ORDER.iter().position(|x| x == g).unwrap_or(usize::MAX), *g));
+        out.sort_by(|a, b| group_rank(a).cmp(&group_rank(b)));
         out
     }
 
-    /// Resources of one group/version, in table order.
+    /// Served resources of one group/version: built-ins in table order, then custom resources
+    /// by name (the CRD discovery controller sorts them).
     pub fn resources_of(&self, group: &str, version: &str) -> Vec<usize> {
-        (0..self.defs.len())
-            .filter(|&i| self.defs[i].group == group && self.defs[i].version == version)
+        let slots = self.read();
+        let mut out: Vec<usize> = (0..slots.len())
+            .filter(|&i| slots[i].live && slots[i].def.group == group && slots[i].def.version == version)
+            .collect();
+        out.sort_by_key(|&i| {
+            (
+                slots[i].def.custom,
+                if slots[i].def.custom { slots[i].def.plural } else { "" },
+            )
+        });
+        out
+    }
+
+    /// Registers a custom resource of CRD `crd`; returns its index. Call with the state lock
+    /// held, together with `State::add_resource`, so the two tables grow in step.
+    pub fn add(&self, def: &'static ResourceDef, crd: &str) -> usize {
+        let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
+        slots.push(slot(def, Some(crd.to_string())));
+        slots.len() - 1
+    }
+
+    /// Live slots served for CRD `crd`, in registration order.
+    pub fn of_crd(&self, crd: &str) -> Vec<usize> {
+        let slots = self.read();
+        (0..slots.len())
+            .filter(|&i| slots[i].live && slots[i].crd.as_deref() == Some(crd))
             .collect()
+    }
+
+    /// Retires every slot of CRD `crd` (tombstones); returns their indexes.
+    pub fn retire_crd(&self, crd: &str) -> Vec<usize> {
+        let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
+        let mut out = Vec::new();
+        for (i, s) in slots.iter_mut().enumerate() {
+            if s.live && s.crd.as_deref() == Some(crd) {
+                s.live = false;
+                out.push(i);
+            }
+        }
+        out
     }
 }

@@ -3,6 +3,7 @@
 //! the write operations (create, update, merge patch, delete).
 
 use super::SimConfig;
+use super::crd;
 use super::json::{encode_object, field_value, merge_patch, now_rfc3339, random_suffix, random_uid, validate_name};
 use super::registry::{Registry, ResourceDef};
 use super::selector::{FieldSelector, LabelSelector};
@@ -157,6 +158,8 @@ impl EventType {
 #[derive(Debug)]
 pub struct Event {
     pub rv: u64,
+    /// The storage index of the object (`State::storage`): the versions of a custom resource
+    /// share one storage, so a watch of any of them sees the change.
     pub res: usize,
     pub kind: EventType,
     /// The new object (for DELETED: the final state, with the deletion's resourceVersion).
@@ -195,9 +198,15 @@ pub struct State {
     /// Bumped by `Faults::drop_watches`; a watch started under another value ends.
     pub drop_gen: u64,
     pub shutdown: bool,
+    /// Objects per storage index (an alias slot's map stays empty).
     pub objects: Vec<BTreeMap<Key, Arc<Stored>>>,
+    /// Per resource: the index its objects are stored under (itself, or for another served
+    /// version of a custom resource, the first version registered: a real server keeps one copy
+    /// per CRD and converts on read, which for the sim's `None` strategy only retypes it).
+    store_of: Vec<usize>,
     pub log: VecDeque<Arc<Event>>,
     snapshots: VecDeque<Snapshot>,
+    /// Per storage index.
     pub malformed_pending: Vec<usize>,
     capacity: usize,
 }
@@ -210,6 +219,7 @@ impl State {
             drop_gen: 0,
             shutdown: false,
             objects: (0..resources).map(|_| BTreeMap::new()).collect(),
+            store_of: (0..resources).collect(),
             log: VecDeque::new(),
             snapshots: VecDeque::new(),
             malformed_pending: vec![0; resources],
@@ -217,13 +227,31 @@ impl State {
         }
     }
 
+    /// The index the objects of `res` are stored under.
+    pub fn storage(&self, res: usize) -> usize {
+        self.store_of.get(res).copied().unwrap_or(res)
+    }
+
+    /// Grows the per-resource tables for a resource registered at run time (with
+    /// `Registry::add`, under the same lock hold); `storage` is the index of another version of
+    /// the same custom resource whose objects it shares. Returns the new index.
+    pub fn add_resource(&mut self, storage: Option<usize>) -> usize {
+        let res = self.objects.len();
+        self.objects.push(BTreeMap::new());
+        self.store_of.push(storage.map_or(res, |s| self.storage(s)));
+        self.malformed_pending.push(0);
+        res
+    }
+
     pub fn get(&self, res: usize, ns: &str, name: &str) -> Option<&Arc<Stored>> {
-        self.objects.get(res)?.get(&(ns.to_string(), name.to_string()))
+        self.objects
+            .get(self.storage(res))?
+            .get(&(ns.to_string(), name.to_string()))
     }
 
     /// Current objects of one resource in scope, sorted.
     pub fn scope_items(&self, res: usize, ns: Option<&str>) -> Vec<Arc<Stored>> {
-        let Some(map) = self.objects.get(res) else {
+        let Some(map) = self.objects.get(self.storage(res)) else {
             return Vec::new();
         };
         match ns {
@@ -237,6 +265,7 @@ impl State {
     }
 
     fn cached(&mut self, res: usize, ns: Option<&str>, rv: u64) -> Option<Arc<Vec<Arc<Stored>>>> {
+        let res = self.storage(res);
         let pos = self
             .snapshots
             .iter()
@@ -253,7 +282,7 @@ impl State {
             return;
         }
         self.snapshots.push_back(Snapshot {
-            res,
+            res: self.storage(res),
             rv,
             ns: ns.map(str::to_string),
             items,
@@ -296,7 +325,7 @@ impl State {
             if ev.rv <= rv {
                 break;
             }
-            if ev.res != res || ns.is_some_and(|ns| ev.obj.ns != ns) {
+            if ev.res != self.storage(res) || ns.is_some_and(|ns| ev.obj.ns != ns) {
                 continue;
             }
             match (ev.kind, &ev.prev) {
@@ -419,7 +448,12 @@ impl OpError {
                 } else {
                     format!("[{}]", parts.join(", "))
                 };
-                Status::failure(422, "Invalid", format!("{} \"{name}\" is invalid: {joined}", def.kind)).with_details(
+                // `Kind.group` as apimachinery's GroupKind prints it (`Kind` for the core group).
+                let kind = match def.group {
+                    "" => def.kind.to_string(),
+                    g => format!("{}.{g}", def.kind),
+                };
+                Status::failure(422, "Invalid", format!("{kind} \"{name}\" is invalid: {joined}")).with_details(
                     Details {
                         name: Some(name.clone()),
                         group: group_opt(def),
@@ -476,8 +510,6 @@ pub struct Core {
     pub config: SimConfig,
     pub reg: Registry,
     state: Mutex<State>,
-    /// Per resource: bumped (to the event's rv) on every change of that resource.
-    pub res_signal: Vec<watch::Sender<u64>>,
     /// Bumped on every change of any resource.
     pub any_signal: watch::Sender<u64>,
     /// Bumped when watches must re-check state (drop, expire, shutdown).
@@ -488,7 +520,7 @@ pub struct Core {
     pub addr: SocketAddr,
 }
 
-fn meta_mut(obj: &mut Map<String, Value>) -> &mut Map<String, Value> {
+pub(super) fn meta_mut(obj: &mut Map<String, Value>) -> &mut Map<String, Value> {
     let m = obj.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
     if !m.is_object() {
         *m = Value::Object(Map::new());
@@ -544,7 +576,6 @@ impl Core {
         Core {
             config,
             state: Mutex::new(State::new(n, capacity)),
-            res_signal: (0..n).map(|_| watch::Sender::new(0)).collect(),
             any_signal: watch::Sender::new(0),
             control: watch::Sender::new(0),
             faults: Mutex::new(super::faults::FaultState::new(n)),
@@ -563,17 +594,18 @@ impl Core {
         self.control.send_modify(|g| *g += 1);
     }
 
-    fn notify(&self, touched: &[(usize, u64)]) {
+    /// Wakes the watches of the storage indexes written (`touched`, from [`Core::commit`]).
+    pub(super) fn notify(&self, touched: &[(usize, u64)]) {
         for &(res, rv) in touched {
-            if let Some(s) = self.res_signal.get(res) {
-                s.send_replace(rv);
-            }
+            self.reg.signal(res, rv);
             self.any_signal.send_replace(rv);
         }
     }
 
-    /// Stamps the next resourceVersion into `obj`, stores it and logs the event.
-    fn commit(
+    /// Stamps the next resourceVersion into `obj`, stores it and logs the event. Deleting a
+    /// CustomResourceDefinition first deletes its custom resources and afterwards retires them
+    /// (`super::crd`), whichever write removed it.
+    pub(super) fn commit(
         &self,
         st: &mut State,
         res: usize,
@@ -583,11 +615,16 @@ impl Core {
         touched: &mut Vec<(usize, u64)>,
     ) -> (Map<String, Value>, Arc<Stored>) {
         let def = self.reg.def(res);
+        let crd_deleted = kind == EventType::Deleted && crd::is_crd(def);
+        if crd_deleted {
+            crd::purge_instances(self, st, &obj, touched);
+        }
         let rv = st.rv + 1;
         meta_mut(&mut obj).insert("resourceVersion".into(), Value::String(rv.to_string()));
         let stored = Arc::new(Stored::build(def, &obj, rv));
-        let malformed = if st.malformed_pending.get(res).copied().unwrap_or(0) > 0 {
-            st.malformed_pending[res] -= 1;
+        let storage = st.storage(res);
+        let malformed = if st.malformed_pending.get(storage).copied().unwrap_or(0) > 0 {
+            st.malformed_pending[storage] -= 1;
             let mut bad = obj.clone();
             let spec = serde_json::from_str(def.malformed_spec).unwrap_or(Value::String("oops".into()));
             bad.insert("spec".into(), spec);
@@ -597,17 +634,20 @@ impl Core {
         };
         st.apply(Event {
             rv,
-            res,
+            res: storage,
             kind,
             obj: stored.clone(),
             prev,
             malformed,
         });
-        touched.push((res, rv));
+        touched.push((storage, rv));
+        if crd_deleted {
+            crd::retire(self, &obj);
+        }
         (obj, stored)
     }
 
-    fn typed(&self, res: usize, mut obj: Map<String, Value>) -> Value {
+    pub(super) fn typed(&self, res: usize, mut obj: Map<String, Value>) -> Value {
         let def = self.reg.def(res);
         obj.insert("apiVersion".into(), Value::String(def.api_version.into()));
         obj.insert("kind".into(), Value::String(def.kind.into()));
@@ -713,6 +753,9 @@ impl Core {
                 field: Some("metadata.name".into()),
             });
         }
+        if crd::is_crd(def) {
+            causes.extend(crd::prepare_create(&mut obj, &name));
+        }
         if strict && def.plural == "pods" {
             let containers = obj
                 .get("spec")
@@ -745,7 +788,11 @@ impl Core {
             if st.get(res, &ns, &name).is_some() {
                 return Err(OpError::AlreadyExists { res, name });
             }
-            self.commit(&mut st, res, EventType::Added, obj, None, &mut touched).0
+            let (out, stored) = self.commit(&mut st, res, EventType::Added, obj, None, &mut touched);
+            if crd::is_crd(def) {
+                crd::establish(self, &mut st, res, stored, &mut touched);
+            }
+            out
         };
         self.notify(&touched);
         Ok(self.typed(res, out))
@@ -817,7 +864,19 @@ impl Core {
             };
         }
         let old_gen = old_meta.get("generation").and_then(Value::as_i64);
-        let spec_changed = old.get("spec") != new.get("spec");
+        let spec_changed = if def.custom {
+            // The custom resource strategy: everything but metadata counts (status too, unless
+            // a `/status` subresource owns it); a `/status` write never bumps.
+            let content = |o: &Map<String, Value>| {
+                o.iter()
+                    .filter(|(k, _)| *k != "metadata" && !(def.status_subresource && *k == "status"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<Map<String, Value>>()
+            };
+            mode != WriteMode::Status && content(old) != content(&new)
+        } else {
+            old.get("spec") != new.get("spec")
+        };
         let generation = match old_gen {
             Some(g) if spec_changed => Some(g + 1),
             Some(g) => Some(g),
@@ -949,6 +1008,9 @@ impl Core {
     /// now marked for deletion) and whether it is gone.
     pub fn delete(&self, res: usize, ns: Option<&str>, name: &str) -> Result<(Value, bool), OpError> {
         let def = self.reg.def(res);
+        if crd::is_crd(def) {
+            return crd::delete(self, res, name);
+        }
         let ns = if def.namespaced { ns.unwrap_or("default") } else { "" };
         let mut touched = Vec::new();
         let out = {

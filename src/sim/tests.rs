@@ -962,7 +962,7 @@ async fn discovery_documents() {
     let mut expected: Vec<&str> = crate::kinds::table()
         .iter()
         .map(|e| e.group)
-        .chain([crate::usage::poll::GROUP])
+        .chain([super::crd::GROUP, crate::usage::poll::GROUP])
         .filter(|g| !g.is_empty())
         .collect();
     expected.sort_by_key(|g| (super::registry::GROUP_ORDER.iter().position(|x| x == g), *g));

@@ -137,6 +137,9 @@ enum Drain {
     Events {
         batch: Vec<(EventType, Arc<Event>)>,
         more: bool,
+        /// The resource was retired (its CRD deleted) and `batch` ends its events: a real server
+        /// stops the CRD's storage, which ends its watches.
+        gone: bool,
     },
 }
 
@@ -150,6 +153,7 @@ fn drain(core: &Core, spec: &WatchSpec, def: &ResourceDef, cursor: &mut u64, dro
         return Drain::Expired;
     }
     let start = st.log.partition_point(|e| e.rv <= *cursor);
+    let storage = st.storage(spec.res);
     let mut batch = Vec::new();
     let mut more = false;
     for (scanned, ev) in st.log.range(start..).enumerate() {
@@ -157,7 +161,7 @@ fn drain(core: &Core, spec: &WatchSpec, def: &ResourceDef, cursor: &mut u64, dro
             more = true;
             break;
         }
-        if ev.res == spec.res
+        if ev.res == storage
             && let Some(kind) = deliver(def, &spec.filter, ev)
         {
             batch.push((kind, ev.clone()));
@@ -167,7 +171,10 @@ fn drain(core: &Core, spec: &WatchSpec, def: &ResourceDef, cursor: &mut u64, dro
     if !more {
         *cursor = (*cursor).max(st.rv);
     }
-    Drain::Events { batch, more }
+    // Checked under the state lock, which retiring holds too: either this drain saw the final
+    // DELETED events of the CRD's objects, or the resource is still live.
+    let gone = !more && !core.reg.is_live(spec.res);
+    Drain::Events { batch, more, gone }
 }
 
 fn render_batch(type_prefix: &[u8], meta_only: bool, batch: &[(EventType, Arc<Event>)]) -> Vec<u8> {
@@ -211,11 +218,10 @@ async fn tick(interval: &mut Option<Interval>) {
 type Begin = (u64, u64, Option<Vec<Arc<Stored>>>);
 
 async fn run(core: Arc<Core>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
-    let def = core.reg.def(spec.res).clone();
-    let Some(type_prefix) = core.reg.type_prefix.get(spec.res).cloned() else {
-        return;
-    };
-    let Some(mut res_rx) = core.res_signal.get(spec.res).map(|s| s.subscribe()) else {
+    let def = core.reg.def(spec.res);
+    let type_prefix = core.reg.type_prefix(spec.res);
+    let storage = core.lock().storage(spec.res);
+    let Some(mut res_rx) = core.reg.subscribe(storage) else {
         return;
     };
     let mut ctl_rx = core.control.subscribe();
@@ -224,7 +230,7 @@ async fn run(core: Arc<Core>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
     // Subscribed first, then read under the lock: every later change wakes us.
     let begin: Option<Begin> = {
         let st = core.lock();
-        if st.shutdown {
+        if st.shutdown || !core.reg.is_live(spec.res) {
             return;
         }
         match spec.start {
@@ -245,7 +251,7 @@ async fn run(core: Arc<Core>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
 
     if let Some(items) = initial {
         let mut buf = Vec::with_capacity(INITIAL_CHUNK);
-        for obj in items.iter().filter(|o| spec.filter.matches(&def, o)) {
+        for obj in items.iter().filter(|o| spec.filter.matches(def, o)) {
             push_event(&mut buf, "ADDED", &type_prefix, spec.meta_only, &obj.json, obj.meta_end);
             if buf.len() >= INITIAL_CHUNK && tx.send(Bytes::from(std::mem::take(&mut buf))).await.is_err() {
                 return;
@@ -255,10 +261,7 @@ async fn run(core: Arc<Core>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
             return;
         }
         if spec.start == (Start::Initial { end_bookmark: true })
-            && tx
-                .send(bookmark_line(&def, spec.meta_only, cursor, true))
-                .await
-                .is_err()
+            && tx.send(bookmark_line(def, spec.meta_only, cursor, true)).await.is_err()
         {
             return;
         }
@@ -275,18 +278,21 @@ async fn run(core: Arc<Core>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
         if Instant::now() >= deadline {
             return;
         }
-        match drain(&core, &spec, &def, &mut cursor, drop_gen) {
+        match drain(&core, &spec, def, &mut cursor, drop_gen) {
             Drain::Dropped => return,
             Drain::Expired => {
                 let _ = tx.send(expired_line()).await;
                 return;
             }
-            Drain::Events { batch, more } => {
+            Drain::Events { batch, more, gone } => {
                 if !batch.is_empty() {
                     let lines = render_batch(&type_prefix, spec.meta_only, &batch);
                     if tx.send(Bytes::from(lines)).await.is_err() {
                         return;
                     }
+                }
+                if gone {
+                    return;
                 }
                 if more {
                     continue;
@@ -296,7 +302,7 @@ async fn run(core: Arc<Core>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
         if bookmark_due {
             bookmark_due = false;
             if tx
-                .send(bookmark_line(&def, spec.meta_only, cursor, false))
+                .send(bookmark_line(def, spec.meta_only, cursor, false))
                 .await
                 .is_err()
             {
