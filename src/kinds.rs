@@ -194,17 +194,7 @@ impl<K: ObjectFamilies> KindHandle for Kind<K> {
         telemetry: &Arc<Telemetry>,
         tasks: &mut JoinSet<()>,
     ) {
-        let scopes = store.kind(K::URL_PATH_SEGMENT).map(|k| k.scopes().len()).unwrap_or(0);
-        for scope in 0..scopes {
-            tasks.spawn(watch::run(
-                client.clone(),
-                scope,
-                store.clone(),
-                self.renderer.clone(),
-                settings.clone(),
-                telemetry.clone(),
-            ));
-        }
+        watch::spawn_scopes(&self.renderer, client, store, settings, telemetry, tasks);
     }
 
     fn store_json(&self, store: &Store, object: serde_json::Value) -> Result<(), String> {

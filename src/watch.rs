@@ -186,6 +186,28 @@ pub fn denylist_selector(namespaced: bool, denylist: &[String]) -> Option<String
     })
 }
 
+/// Starts one watcher per scope of the kind's store (one per namespace, or one cluster-wide).
+pub fn spawn_scopes<W: Watched>(
+    renderer: &Arc<W>,
+    client: &Client,
+    store: &Arc<crate::store::Store>,
+    settings: &WatchSettings,
+    telemetry: &Arc<Telemetry>,
+    tasks: &mut tokio::task::JoinSet<()>,
+) {
+    let scopes = store.kind(renderer.resource()).map_or(0, |k| k.scopes().len());
+    for scope in 0..scopes {
+        tasks.spawn(run(
+            client.clone(),
+            scope,
+            store.clone(),
+            renderer.clone(),
+            settings.clone(),
+            telemetry.clone(),
+        ));
+    }
+}
+
 /// Runs one watcher until the task is aborted. Never returns on API errors.
 pub async fn run<W: Watched>(
     client: Client,

@@ -224,17 +224,7 @@ impl KindHandle for CrHandle {
         telemetry: &Arc<Telemetry>,
         tasks: &mut JoinSet<()>,
     ) {
-        let scopes = store.kind(&self.0.resource).map_or(0, |k| k.scopes().len());
-        for scope in 0..scopes {
-            tasks.spawn(watch::run(
-                client.clone(),
-                scope,
-                store.clone(),
-                self.0.clone(),
-                settings.clone(),
-                telemetry.clone(),
-            ));
-        }
+        watch::spawn_scopes(&self.0, client, store, settings, telemetry, tasks);
     }
 
     fn matches(&self, api_version: &str, kind: &str) -> bool {
