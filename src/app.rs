@@ -17,7 +17,7 @@ use crate::store::{KindStore, Store};
 use crate::telemetry::Telemetry;
 use crate::usage::{self, UsageConfig, UsageFamilies};
 use crate::watch::WatchSettings;
-use crate::{autoshard, client};
+use crate::{autoshard, client, crs};
 
 /// Everything needed to start the exporter against an API server.
 pub struct ExporterConfig {
@@ -68,12 +68,13 @@ impl RunningExporter {
         let server_options = config.listen.server_options().map_err(anyhow::Error::msg)?;
         crate::store::precompress::set_freeze(!config.cache_plain_lines);
         crate::store::precompress::set_hot_budget(config.max_hot_lines_bytes);
-        let mut handles = crate::crs::kind::handles(&config.families.custom_resources, &config.families.filter);
-        handles.extend(kinds::registry(
+        let handles = kinds::registry(
             &config.families.resources,
             &config.families.filter,
             &config.families.allowlists,
-        ));
+        );
+        let custom_resources =
+            !config.families.custom_resources.is_empty() || config.families.custom_resource_file.is_some();
         let usage_families = match &config.usage {
             Some(_) => {
                 usage::check_resources(&config.families.resources).map_err(anyhow::Error::msg)?;
@@ -84,6 +85,9 @@ impl RunningExporter {
         let mut kind_stores: Vec<KindStore> = handles.iter().map(|k| k.new_store(&config.namespaces)).collect();
         if let Some(families) = &usage_families {
             kind_stores.extend(families.kind_stores());
+        }
+        if custom_resources {
+            kind_stores.push(crs::live::discovery_kind());
         }
         let store = Arc::new(Store::new(kind_stores));
         let telemetry = Arc::new(Telemetry::new().context("registering telemetry")?);
@@ -145,7 +149,24 @@ impl RunningExporter {
         };
         let servers = tasks.len();
         for handle in &handles {
-            handle.spawn_watchers(&client, &store, &settings, &telemetry, &mut tasks);
+            if let Some(kind) = store.kind(handle.resource()) {
+                handle.spawn_watchers(&client, &kind, &settings, &telemetry, &mut tasks);
+            }
+        }
+        if custom_resources {
+            let live = crs::live::Live {
+                client: client.clone(),
+                store: store.clone(),
+                settings: settings.clone(),
+                telemetry: telemetry.clone(),
+                namespaces: config.namespaces.clone(),
+                filter: config.families.filter.clone(),
+            };
+            tasks.spawn(crs::live::run(
+                live,
+                config.families.custom_resources.clone(),
+                config.families.custom_resource_file.clone(),
+            ));
         }
         if let ShardSource::Auto { pod, namespace } = &config.sharding.source {
             // Its own client: KSM's list/watch counters are about the exported kinds only.

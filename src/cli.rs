@@ -94,6 +94,10 @@ pub struct FamilyArgs {
     /// Export only the custom resources of the Custom Resource State config, no built-in kind.
     #[arg(long)]
     pub custom_resource_state_only: bool,
+    /// Start without the --custom-resource-state-config-file when it does not exist yet, and
+    /// load it when it appears.
+    #[arg(long)]
+    pub continue_without_custom_resource_state_config_file: bool,
 }
 
 /// Listener flags.
@@ -386,6 +390,9 @@ pub struct FamilyOptions {
     pub filter: FamilyFilter,
     /// Custom resources from the Custom Resource State config, each a kind of its own.
     pub custom_resources: Vec<crate::crs::Resource>,
+    /// The Custom Resource State config file to reload on change (`None` when the config is
+    /// inline or absent).
+    pub custom_resource_file: Option<PathBuf>,
 }
 
 fn regexes(flag: &str, raw: &[String]) -> Result<Vec<regex::Regex>, String> {
@@ -455,7 +462,7 @@ impl FamilyArgs {
         }
         let custom_resources = self.custom_resources()?;
         if self.custom_resource_state_only {
-            if custom_resources.is_empty() {
+            if custom_resources.is_empty() && self.custom_resource_state_config_file.is_none() {
                 return Err("--custom-resource-state-only needs a --custom-resource-state-config(-file)".into());
             }
             resources.clear();
@@ -465,6 +472,10 @@ impl FamilyArgs {
             allowlists: Allowlists { labels, annotations },
             filter,
             custom_resources,
+            custom_resource_file: match self.custom_resource_state_config {
+                Some(_) => None,
+                None => self.custom_resource_state_config_file.clone(),
+            },
         })
     }
 }
@@ -478,33 +489,23 @@ impl FamilyArgs {
             &self.custom_resource_state_config_file,
         ) {
             (Some(inline), _) => ("--custom-resource-state-config".to_string(), inline.clone()),
-            (None, Some(path)) => (
-                format!("--custom-resource-state-config-file {}", path.display()),
-                std::fs::read_to_string(path)
-                    .map_err(|e| format!("--custom-resource-state-config-file {}: {e}", path.display()))?,
-            ),
+            (None, Some(path)) => {
+                let flag = format!("--custom-resource-state-config-file {}", path.display());
+                match std::fs::read_to_string(path) {
+                    Ok(text) => (flag, text),
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::NotFound
+                            && self.continue_without_custom_resource_state_config_file =>
+                    {
+                        tracing::warn!(file = %path.display(), "custom resource state config file not found; starting without it, it is loaded when it appears");
+                        return Ok(Vec::new());
+                    }
+                    Err(e) => return Err(format!("{flag}: {e}")),
+                }
+            }
             (None, None) => return Ok(Vec::new()),
         };
-        let config = crate::crs::parse(&text).map_err(|e| format!("{flag}: {e}"))?;
-        for warning in &config.warnings {
-            tracing::warn!(flag, warning, "custom resource state config");
-        }
-        let mut names = std::collections::BTreeSet::new();
-        for resource in &config.resources {
-            let gvk = &resource.group_version_kind;
-            if gvk.is_wildcard() {
-                return Err(format!(
-                    "{flag}: {gvk}: a wildcard version or kind is not supported yet; name the version and kind"
-                ));
-            }
-            let name = crate::crs::kind::store_name(resource);
-            if !names.insert(name.clone()) {
-                return Err(format!(
-                    "{flag}: {gvk}: {name} is configured twice; merge its metrics into one entry"
-                ));
-            }
-        }
-        Ok(config.resources)
+        crate::crs::load(&text).map_err(|e| format!("{flag}: {e}"))
     }
 }
 
@@ -661,6 +662,12 @@ mod tests {
         let path = file.to_str().unwrap();
         let from_file = family_args(&["--custom-resource-state-config-file", path]).unwrap();
         assert_eq!(from_file.custom_resources[0].group_version_kind.kind, "Gadget");
+        assert_eq!(
+            from_file.custom_resource_file.as_deref(),
+            Some(file.as_path()),
+            "the file is reloaded"
+        );
+        assert_eq!(inline.custom_resource_file, None);
         // Inline wins, as in KSM.
         let both = family_args(&[
             "--custom-resource-state-config-file",
@@ -670,6 +677,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(both.custom_resources[0].group_version_kind.kind, "Widget");
+        assert_eq!(
+            both.custom_resource_file, None,
+            "an inline config is not reloaded from the file"
+        );
         let only = family_args(&[
             "--custom-resource-state-config",
             WIDGETS,
@@ -688,14 +699,36 @@ mod tests {
             err.starts_with("--custom-resource-state-config-file /nonexistent/crs.yaml: "),
             "{err}"
         );
+        let later = family_args(&[
+            "--custom-resource-state-config-file",
+            "/nonexistent/crs.yaml",
+            "--continue-without-custom-resource-state-config-file",
+        ])
+        .unwrap();
+        assert!(later.custom_resources.is_empty());
+        assert_eq!(
+            later.custom_resource_file.as_deref(),
+            Some(std::path::Path::new("/nonexistent/crs.yaml")),
+            "loaded when it appears"
+        );
         let bad = WIDGETS.replace("type: Gauge", "type: Histogram");
         let err = family_args(&["--custom-resource-state-config", &bad]).unwrap_err();
         assert!(err.starts_with("--custom-resource-state-config: "), "{err}");
         assert!(err.contains("Histogram"), "{err}");
+        // Wildcards are resolved against the CRDs at run time (and against the files by `render`).
         let wildcard = WIDGETS.replace("version: v1", "version: \"*\"");
+        let resources = family_args(&["--custom-resource-state-config", &wildcard])
+            .unwrap()
+            .custom_resources;
+        assert!(resources[0].group_version_kind.version_is_wildcard());
+        let other_version = format!(
+            "{WIDGETS}{}",
+            &WIDGETS[WIDGETS.find("    - groupVersionKind").unwrap()..].replace("version: v1", "version: v2")
+        );
         assert_eq!(
-            family_args(&["--custom-resource-state-config", &wildcard]).unwrap_err(),
-            "--custom-resource-state-config: acme.example/*, Kind=Widget: a wildcard version or kind is not supported yet; name the version and kind"
+            family_args(&["--custom-resource-state-config", &other_version]).unwrap_err(),
+            "--custom-resource-state-config: acme.example/v2, Kind=Widget: widgets.acme.example is configured twice; merge its metrics into one entry",
+            "KSM refuses a resource configured twice even under two versions"
         );
         let twice = format!(
             "{WIDGETS}{}",

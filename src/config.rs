@@ -40,7 +40,7 @@ pub const RENAMED_KEYS: [(&str, &str); 7] = [
 ];
 
 /// KSM config keys (and flags) this exporter does not implement, and why / what to use instead.
-pub const UNSUPPORTED_KEYS: [(&str, &str); 10] = [
+pub const UNSUPPORTED_KEYS: [(&str, &str); 9] = [
     (
         "enable_gzip_encoding",
         "gzip is always on: /metrics is compressed whenever the scraper sends Accept-Encoding: gzip; remove the key",
@@ -67,10 +67,6 @@ pub const UNSUPPORTED_KEYS: [(&str, &str); 10] = [
         "track_unscheduled_pods",
         "DaemonSet (per-node) pod sharding is not implemented: use shard/total_shards, or pod and namespace for \
          StatefulSet auto-sharding",
-    ),
-    (
-        "continue_without_custom_resource_state_config_file",
-        "not implemented: a missing custom resource state config file stops start-up",
     ),
     (
         "continue_without_config",

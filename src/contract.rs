@@ -138,6 +138,7 @@ mod tests {
             allowlists: allow_all,
             filter: everything,
             custom_resources: Vec::new(),
+            custom_resource_file: None,
         };
         let mut problems = Vec::new();
         for resource in kinds::resources() {
@@ -187,13 +188,8 @@ mod tests {
             let default_opts = FamilyArgs::default().validate().unwrap();
             let default_handles = kinds::registry(&enabled, &default_opts.filter, &default_opts.allowlists);
             let default_store = kinds::build_store(&default_handles, &[]);
-            let on_by_default: Vec<&str> = default_store
-                .kind(resource)
-                .unwrap()
-                .headers()
-                .iter()
-                .map(|h| &*h.name)
-                .collect();
+            let default_kind = default_store.kind(resource).unwrap();
+            let on_by_default: Vec<&str> = default_kind.headers().iter().map(|h| &*h.name).collect();
             let declared_default: Vec<&str> = contract
                 .families
                 .iter()
@@ -347,6 +343,16 @@ mod tests {
         telemetry.ksm_watch_total.with_label_values(&["error", "*v1.Pod"]).inc();
         telemetry.server_side_sharding.with_label_values(&["pods"]).set(1);
         telemetry.set_shard(1, 3);
+        let crs = &telemetry.crs;
+        for gauge in [&crs.config_hash, &crs.reload_successful, &crs.reload_success_time] {
+            gauge
+                .with_label_values(&["customresourceconfig", "/etc/crs.yaml"])
+                .set(1.0);
+        }
+        crs.reloads.with_label_values(&["success"]).inc();
+        crs.samples_skipped
+            .with_label_values(&["widgets.acme.example", "kube_customresource_up"])
+            .inc();
         telemetry
             .http_duration
             .with_label_values(&["metrics", "get"])

@@ -120,19 +120,17 @@ pub trait KindHandle: Send + Sync {
     fn namespaced(&self) -> bool;
     /// An empty store for this kind, one scope per namespace (cluster-scoped kinds get one).
     fn new_store(&self, namespaces: &[String]) -> KindStore;
-    /// Starts one watcher per scope of this kind's store.
+    /// Starts one watcher per scope of `kind`, this kind's store.
     fn spawn_watchers(
         &self,
         client: &Client,
-        store: &Arc<Store>,
+        kind: &Arc<KindStore>,
         settings: &WatchSettings,
         telemetry: &Arc<Telemetry>,
         tasks: &mut JoinSet<()>,
     );
     /// Whether an object of this `apiVersion` and `kind` is of this kind (for `render`).
-    fn matches(&self, _api_version: &str, kind: &str) -> bool {
-        kind == self.kind()
-    }
+    fn matches(&self, api_version: &str, kind: &str) -> bool;
     /// Decodes one object and stores its rendering (for `render`); the error says why not.
     fn store_json(&self, store: &Store, object: serde_json::Value) -> Result<(), String>;
 }
@@ -189,12 +187,19 @@ impl<K: ObjectFamilies> KindHandle for Kind<K> {
     fn spawn_watchers(
         &self,
         client: &Client,
-        store: &Arc<Store>,
+        kind: &Arc<KindStore>,
         settings: &WatchSettings,
         telemetry: &Arc<Telemetry>,
         tasks: &mut JoinSet<()>,
     ) {
-        watch::spawn_scopes(&self.renderer, client, store, settings, telemetry, tasks);
+        watch::spawn_scopes(&self.renderer, client, kind, settings, telemetry, tasks);
+    }
+
+    /// Any version of the kind's group (files may hold `autoscaling/v1` HPAs), or no
+    /// `apiVersion` at all; a custom resource of the same kind name in another group is not it.
+    fn matches(&self, api_version: &str, kind: &str) -> bool {
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        kind == self.kind() && (api_version.is_empty() || group == <K as k8s_openapi::Resource>::GROUP)
     }
 
     fn store_json(&self, store: &Store, object: serde_json::Value) -> Result<(), String> {

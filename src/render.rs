@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::cli::FamilyOptions;
+use crate::crs;
 use crate::exposition::Format;
 use crate::kinds::{self, KindHandle};
 
@@ -85,40 +86,48 @@ fn describe(obj: &serde_json::Value) -> String {
 
 /// Renders objects from already-read sources (`(label, content)` pairs).
 pub fn render_sources(sources: &[(String, String)], options: &FamilyOptions, format: Format) -> RenderOutput {
-    // Custom resources first: one may share its kind's name with a built-in kind.
-    let mut handles = crate::crs::kind::handles(&options.custom_resources, &options.filter);
+    let mut parsed = Vec::new();
+    let mut problems = Vec::new();
+    for (label, content) in sources {
+        match parse_documents(content) {
+            Ok(objects) => parsed.push((label, objects)),
+            Err(e) => problems.push(format!("{label}: {e}")),
+        }
+    }
+    // Without an API server to ask, the files say which custom resources are served.
+    let objects = parsed.iter().flat_map(|(_, objects)| objects.iter());
+    let served = crs::kind::served_in_files(&options.custom_resources, objects);
+    let resolved = crs::discovery::resolve(&options.custom_resources, &served);
+    let mut handles = crs::kind::handles(&resolved, &options.filter, None);
     handles.extend(kinds::registry(
         &options.resources,
         &options.filter,
         &options.allowlists,
     ));
     let store = kinds::build_store(&handles, &[]);
-    let mut problems = Vec::new();
     let mut rendered = 0;
-    for (label, content) in sources {
-        let objects = match parse_documents(content) {
-            Ok(o) => o,
-            Err(e) => {
-                problems.push(format!("{label}: {e}"));
-                continue;
-            }
-        };
+    for (label, objects) in parsed {
         for obj in objects {
             let kind = obj.get("kind").and_then(|k| k.as_str()).unwrap_or("");
             let api_version = obj.get("apiVersion").and_then(|k| k.as_str()).unwrap_or("");
-            let handle: Option<&Box<dyn KindHandle>> = handles.iter().find(|h| h.matches(api_version, kind));
-            let Some(handle) = handle else {
+            // A built-in kind may also be configured as a custom resource: both render it.
+            let matching: Vec<&Box<dyn KindHandle>> = handles.iter().filter(|h| h.matches(api_version, kind)).collect();
+            if matching.is_empty() {
                 problems.push(format!(
                     "{label}: {}: kind not exported (or not enabled); skipped",
                     describe(&obj)
                 ));
                 continue;
-            };
-            let what = describe(&obj);
-            match handle.store_json(&store, obj) {
-                Ok(()) => rendered += 1,
-                Err(e) => problems.push(format!("{label}: {what}: {e}; skipped")),
             }
+            let what = describe(&obj);
+            let mut stored = false;
+            for handle in matching {
+                match handle.store_json(&store, obj.clone()) {
+                    Ok(()) => stored = true,
+                    Err(e) => problems.push(format!("{label}: {what}: {e}; skipped")),
+                }
+            }
+            rendered += usize::from(stored);
         }
     }
     let body = store.snapshot(|_| true).to_bytes(format);

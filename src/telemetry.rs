@@ -2,8 +2,8 @@
 //! the object metrics as in KSM. Names are listed in `metric-families/telemetry.yaml`.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::store::Store;
@@ -16,6 +16,90 @@ struct PrecompressGauges {
     dropped: IntCounter,
     hot: IntGauge,
     early: IntCounter,
+}
+
+/// Custom resources: CRD discovery (KSM's names), config reloads and samples skipped.
+pub struct CrsTelemetry {
+    /// KSM's `kube_state_metrics_custom_resource_state_add_events_total`: CRDs seen appearing.
+    pub crd_added: IntCounter,
+    /// KSM's `…_update_events_total`: CRD changes seen.
+    pub crd_updated: IntCounter,
+    /// KSM's `…_delete_events_total`: CRDs seen going.
+    pub crd_deleted: IntCounter,
+    /// KSM's `kube_state_metrics_custom_resource_state_cache`: CRDs known to discovery.
+    pub crds_known: IntGauge,
+    /// KSM's `kube_state_metrics_config_hash{type,filename}`.
+    pub config_hash: GaugeVec,
+    /// KSM's `kube_state_metrics_last_config_reload_successful{type,filename}`.
+    pub reload_successful: GaugeVec,
+    /// KSM's `kube_state_metrics_last_config_reload_success_timestamp_seconds{type,filename}`.
+    pub reload_success_time: GaugeVec,
+    /// Reloads of a config file, by result (`success`, `failure`).
+    pub reloads: IntCounterVec,
+    /// Samples a configured path could not produce for one object, by resource and family.
+    pub samples_skipped: IntCounterVec,
+}
+
+impl CrsTelemetry {
+    fn new(registry: &Registry) -> prometheus::Result<Self> {
+        let counter = |name: &str, help: &str| IntCounter::with_opts(Opts::new(name, help));
+        let by_file = |name: &str, help: &str| GaugeVec::new(Opts::new(name, help), &["type", "filename"]);
+        let crs = CrsTelemetry {
+            crd_added: counter(
+                "kube_state_metrics_custom_resource_state_add_events_total",
+                "Number of times that the CRD informer triggered the add event.",
+            )?,
+            crd_updated: counter(
+                "kube_state_metrics_custom_resource_state_update_events_total",
+                "Number of times that the CRD informer triggered the update event.",
+            )?,
+            crd_deleted: counter(
+                "kube_state_metrics_custom_resource_state_delete_events_total",
+                "Number of times that the CRD informer triggered the remove event.",
+            )?,
+            crds_known: IntGauge::with_opts(Opts::new(
+                "kube_state_metrics_custom_resource_state_cache",
+                "Net amount of CRDs affecting the cache currently.",
+            ))?,
+            config_hash: by_file(
+                "kube_state_metrics_config_hash",
+                "Hash of the currently loaded configuration.",
+            )?,
+            reload_successful: by_file(
+                "kube_state_metrics_last_config_reload_successful",
+                "Whether the last configuration reload attempt was successful.",
+            )?,
+            reload_success_time: by_file(
+                "kube_state_metrics_last_config_reload_success_timestamp_seconds",
+                "Timestamp of the last successful configuration reload.",
+            )?,
+            reloads: IntCounterVec::new(
+                Opts::new(
+                    "kube_state_exporter_config_reloads_total",
+                    "Reloads of the custom resource state config file, by result; a failed one leaves the previous config serving.",
+                ),
+                &["result"],
+            )?,
+            samples_skipped: IntCounterVec::new(
+                Opts::new(
+                    "kube_state_exporter_custom_resource_samples_skipped_total",
+                    "Custom resource samples not produced because a configured path or value did not resolve in an object, by resource and family.",
+                ),
+                &["resource", "family"],
+            )?,
+        };
+        for c in [&crs.crd_added, &crs.crd_updated, &crs.crd_deleted] {
+            registry.register(Box::new(c.clone()))?;
+        }
+        registry.register(Box::new(crs.crds_known.clone()))?;
+        for g in [&crs.config_hash, &crs.reload_successful, &crs.reload_success_time] {
+            registry.register(Box::new(g.clone()))?;
+        }
+        for c in [&crs.reloads, &crs.samples_skipped] {
+            registry.register(Box::new(c.clone()))?;
+        }
+        Ok(crs)
+    }
 }
 
 /// Counters and gauges about watching, the cache and scrapes.
@@ -56,6 +140,8 @@ pub struct Telemetry {
     pub scrapes_rejected: IntCounter,
     /// `/metrics` responses being produced or sent.
     pub scrapes_in_flight: IntGauge,
+    /// Custom resources.
+    pub crs: CrsTelemetry,
 }
 
 impl Telemetry {
@@ -250,9 +336,11 @@ impl Telemetry {
         registry.register(Box::new(precompress.dropped.clone()))?;
         registry.register(Box::new(precompress.hot.clone()))?;
         registry.register(Box::new(precompress.early.clone()))?;
+        let crs = CrsTelemetry::new(&registry)?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
         Ok(Telemetry {
+            crs,
             registry,
             events,
             watch_errors,
@@ -288,7 +376,11 @@ impl Telemetry {
 
     /// Text exposition of the exporter's own metrics, with cache gauges refreshed from the store.
     pub fn render(&self, store: &Store) -> Vec<u8> {
-        for kind in store.kinds() {
+        // Custom resource kinds come and go: a removed kind's gauges go with it.
+        for gauges in [&self.objects, &self.cache_bytes, &self.synced] {
+            gauges.reset();
+        }
+        for kind in store.kinds().iter() {
             let (objects, bytes) = kind.stats();
             self.objects.with_label_values(&[kind.resource()]).set(objects as i64);
             self.cache_bytes.with_label_values(&[kind.resource()]).set(bytes as i64);

@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer};
 use crate::client::ShardWatch;
 use crate::families::{EnabledFamilies, ObjectFamilies, RenderContext, Rendered};
 use crate::sharding::ShardFilter;
-use crate::store::{ObjectKey, Relist, Scope};
+use crate::store::{KindStore, ObjectKey, Relist, Scope};
 use crate::telemetry::Telemetry;
 
 /// An object as it came off the wire: decoded, or kept as metadata plus the decode error so a
@@ -190,17 +190,16 @@ pub fn denylist_selector(namespaced: bool, denylist: &[String]) -> Option<String
 pub fn spawn_scopes<W: Watched>(
     renderer: &Arc<W>,
     client: &Client,
-    store: &Arc<crate::store::Store>,
+    kind: &Arc<KindStore>,
     settings: &WatchSettings,
     telemetry: &Arc<Telemetry>,
     tasks: &mut tokio::task::JoinSet<()>,
 ) {
-    let scopes = store.kind(renderer.resource()).map_or(0, |k| k.scopes().len());
-    for scope in 0..scopes {
+    for scope in 0..kind.scopes().len() {
         tasks.spawn(run(
             client.clone(),
             scope,
-            store.clone(),
+            kind.clone(),
             renderer.clone(),
             settings.clone(),
             telemetry.clone(),
@@ -208,20 +207,17 @@ pub fn spawn_scopes<W: Watched>(
     }
 }
 
-/// Runs one watcher until the task is aborted. Never returns on API errors.
+/// Runs one watcher of one scope of `kind` until the task is aborted. Never returns on API
+/// errors.
 pub async fn run<W: Watched>(
     client: Client,
     scope_index: usize,
-    store: Arc<crate::store::Store>,
+    kind: Arc<KindStore>,
     renderer: Arc<W>,
     settings: WatchSettings,
     telemetry: Arc<Telemetry>,
 ) {
     let resource = renderer.resource();
-    let Some(kind) = store.kind(resource).cloned() else {
-        tracing::error!(resource, "no store for resource; watcher not started");
-        return;
-    };
     let Some(scope) = kind.scopes().get(scope_index) else {
         return;
     };
@@ -447,7 +443,7 @@ fn report_malformed(resource: &str, meta: &ObjectMeta, error: &str, telemetry: &
 
 /// A one-line description of a watcher error. API errors are reduced to their HTTP code, reason
 /// and message (kube's own Display dumps the whole Status struct).
-fn error_message(error: &watcher::Error) -> String {
+pub fn error_message(error: &watcher::Error) -> String {
     let (stage, inner) = match error {
         watcher::Error::InitialListFailed(e) => ("list failed", e),
         watcher::Error::WatchStartFailed(e) => ("watch failed to start", e),

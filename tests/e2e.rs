@@ -596,13 +596,7 @@ async fn converges_after_dropped_watches_and_expired_resource_versions() {
 /// follows creates, updates, deletes and relists after expired resource versions exactly as the
 /// offline rendering of the server's objects; a configured GVK the server does not serve (no CRD
 /// yet) leaves the others served and says why on `/readyz`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn custom_resources_follow_the_api_server_and_a_missing_crd_is_reported() {
-    let sim = Sim::start().await.unwrap();
-    for item in fixture_items("deployments") {
-        sim.create(item).unwrap();
-    }
-    let config = r#"kind: CustomResourceStateMetrics
+const CRS_DEPLOYMENTS: &str = r#"kind: CustomResourceStateMetrics
 spec:
   resources:
     - groupVersionKind: {group: apps, version: v1, kind: Deployment}
@@ -629,21 +623,62 @@ spec:
               path: [status, conditions, "[type=Progressing]", status]
               labelName: status
               list: ["True", "False", "Unknown"]
-    - groupVersionKind: {group: acme.example, version: v1, kind: Widget}
+"#;
+
+const CRS_WIDGETS: &str = r#"    - groupVersionKind: {group: acme.example, version: v1, kind: Widget}
+      labelsFromPath:
+        name: [metadata, name]
       metrics:
         - name: widget_ready
+          help: Whether the widget is ready.
           each:
             type: Gauge
             gauge: {path: [status, ready]}
 "#;
-    let families = FamilyArgs {
-        custom_resource_state_config: Some(config.into()),
-        custom_resource_state_only: true,
+
+/// Options for the built-in deployments plus the CRS config in `file`.
+fn crs_options(file: &std::path::Path) -> FamilyOptions {
+    FamilyArgs {
+        resources: vec!["deployments".into()],
+        custom_resource_state_config_file: Some(file.to_path_buf()),
         ..Default::default()
     }
     .validate()
-    .unwrap();
+    .unwrap()
+}
+
+fn widget(name: &str, ready: bool) -> serde_json::Value {
+    json!({
+        "apiVersion": "acme.example/v1",
+        "kind": "Widget",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"size": 3},
+        "status": {"ready": ready},
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resources_follow_crds_and_config_edits_without_touching_built_in_kinds() {
+    let sim = Sim::start().await.unwrap();
+    for item in fixture_items("deployments") {
+        sim.create(item).unwrap();
+    }
+    let dir = std::env::temp_dir().join(format!("kse-crs-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("crs.yaml");
+    std::fs::write(&file, format!("{CRS_DEPLOYMENTS}{CRS_WIDGETS}")).unwrap();
+    let families = crs_options(&file);
     let exporter = start_exporter(&sim.url(), families.clone()).await;
+    let telemetry_url = format!("http://{}/metrics", exporter.telemetry_addr);
+    let built_in_relists = || async {
+        let (_, telemetry) = get_text(&telemetry_url).await;
+        telemetry_value(
+            &telemetry,
+            "kube_state_exporter_relists_total{resource=\"deployments\"}",
+        )
+    };
+
+    // CRS on a built-in kind needs no CRD; the Widget CRD is not installed, so nothing waits on it.
     let body = wait_converged(&exporter, &sim, &families).await;
     let gvk = r#"customresource_group="apps",customresource_kind="Deployment",customresource_version="v1""#;
     assert!(
@@ -658,64 +693,164 @@ spec:
         )),
         "{body}"
     );
-    assert!(
-        !body.contains("kube_deployment_"),
-        "--custom-resource-state-only serves no built-in kind"
+    assert!(!body.contains("widget"), "{body}");
+    wait_ready(&exporter).await;
+    let (_, ready) = get_text(&format!("http://{}/readyz", exporter.metrics_addr)).await;
+    assert_eq!(
+        ready,
+        "ok\ncustomresourcedefinitions: synced\ndeployments: synced\ndeployments.apps: synced\n"
     );
 
-    // The Widget CRD is not installed: the deployments are served, and /readyz says what waits.
-    let (status, ready) = get_text(&format!("http://{}/readyz", exporter.metrics_addr)).await;
-    assert_eq!(status, 503);
-    assert!(
-        ready.starts_with("widgets.acme.example: not synced yet; last error: "),
-        "{ready}"
-    );
-    assert!(ready.contains("404"), "{ready}");
-    assert!(!ready.contains("deployments.apps"), "{ready}");
-
-    // Create, update, delete, and a relist after expired resource versions, through the watch.
-    let mut created = fixture_items("deployments")[0].clone();
-    created["metadata"]["name"] = json!("crs-new");
-    for field in ["uid", "resourceVersion", "creationTimestamp", "managedFields"] {
-        created["metadata"].as_object_mut().unwrap().remove(field);
-    }
-    sim.create(created).unwrap();
+    // The CRD appears after start: its objects are served, created, updated and deleted.
+    sim.create(kube_state_exporter::sim::crd_manifest(
+        "acme.example",
+        "Widget",
+        "widgets",
+        true,
+        &["v1"],
+    ))
+    .unwrap();
+    sim.create(widget("w1", true)).unwrap();
+    sim.create(widget("w2", false)).unwrap();
     let body = wait_converged(&exporter, &sim, &families).await;
+    let wgvk = r#"customresource_group="acme.example",customresource_kind="Widget",customresource_version="v1""#;
     assert!(
         body.contains(&format!(
-            "crs_deployment_replicas{{{gvk},name=\"crs-new\",namespace=\"shop\"}} 3\n"
+            "# HELP kube_customresource_widget_ready Whether the widget is ready.\n# TYPE kube_customresource_widget_ready gauge\nkube_customresource_widget_ready{{{wgvk},name=\"w1\"}} 1\nkube_customresource_widget_ready{{{wgvk},name=\"w2\"}} 0\n"
         )),
         "{body}"
     );
     sim.patch(
-        "deployments",
+        "widgets.acme.example",
         Some("shop"),
-        "crs-new",
-        &json!({"spec": {"replicas": 7}}),
+        "w2",
+        &json!({"status": {"ready": true}}),
     )
     .unwrap();
+    sim.delete("widgets.acme.example", Some("shop"), "w1").unwrap();
     let body = wait_converged(&exporter, &sim, &families).await;
     assert!(
-        body.contains(&format!(
-            "crs_deployment_replicas{{{gvk},name=\"crs-new\",namespace=\"shop\"}} 7\n"
-        )),
+        body.contains(&format!("kube_customresource_widget_ready{{{wgvk},name=\"w2\"}} 1\n")),
         "{body}"
     );
+    assert!(!body.contains("name=\"w1\""), "{body}");
+
+    // The config changes: a metric added to the widgets, the deployments resource removed.
+    let edited = CRS_WIDGETS.to_string()
+        + "        - name: widget_size\n          help: Widget size.\n          each:\n            type: Gauge\n            gauge: {path: [spec, size]}\n";
+    std::fs::write(
+        &file,
+        format!("kind: CustomResourceStateMetrics\nspec:\n  resources:\n{edited}"),
+    )
+    .unwrap();
+    let families = crs_options(&file);
+    let body = wait_converged(&exporter, &sim, &families).await;
+    assert!(
+        body.contains(&format!("kube_customresource_widget_size{{{wgvk},name=\"w2\"}} 3\n")),
+        "{body}"
+    );
+    assert!(!body.contains("crs_deployment"), "{body}");
+
+    // An invalid file is refused; the config before it keeps serving.
+    std::fs::write(
+        &file,
+        "kind: CustomResourceStateMetrics\nspec:\n  resources:\n    - metrics: [{name: x}]\n",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let telemetry = loop {
+        let (_, telemetry) = get_text(&telemetry_url).await;
+        if telemetry_value(
+            &telemetry,
+            "kube_state_exporter_config_reloads_total{result=\"failure\"}",
+        ) == 1.0
+        {
+            break telemetry;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the invalid config was never counted: {telemetry}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let label = format!("{{filename=\"{}\",type=\"customresourceconfig\"}}", file.display());
+    assert_eq!(
+        telemetry_value(
+            &telemetry,
+            &format!("kube_state_metrics_last_config_reload_successful{label}")
+        ),
+        0.0
+    );
+    assert_eq!(
+        telemetry_value(
+            &telemetry,
+            "kube_state_exporter_config_reloads_total{result=\"success\"}"
+        ),
+        1.0
+    );
+    assert_eq!(wait_converged(&exporter, &sim, &families).await, body);
+    assert_eq!(
+        built_in_relists().await,
+        1.0,
+        "the built-in kind was listed once, never restarted"
+    );
+
+    // A relist after expired resource versions: a widget deleted while the watch was down goes.
+    sim.create(widget("w3", true)).unwrap();
+    wait_converged(&exporter, &sim, &families).await;
     sim.faults().expire_resource_versions();
-    sim.delete("deployments", Some("shop"), "crs-new").unwrap();
+    sim.delete("widgets.acme.example", Some("shop"), "w3").unwrap();
     sim.faults().drop_watches();
     let body = wait_converged(&exporter, &sim, &families).await;
-    assert!(!body.contains("name=\"crs-new\""), "{body}");
-    let (_, telemetry) = get_text(&format!("http://{}/metrics", exporter.telemetry_addr)).await;
+    assert!(!body.contains("name=\"w3\""), "{body}");
+    let (_, telemetry) = get_text(&telemetry_url).await;
     assert!(
         telemetry_value(
             &telemetry,
-            "kube_state_exporter_relists_total{resource=\"deployments.apps\"}"
-        ) >= 1.0,
+            "kube_state_exporter_relists_total{resource=\"widgets.acme.example\"}"
+        ) >= 2.0,
         "{telemetry}"
     );
+
+    // The CRD is deleted: its objects' series go, nothing else does.
+    sim.delete("customresourcedefinitions", None, "widgets.acme.example")
+        .unwrap();
+    let body = wait_converged(&exporter, &sim, &families).await;
+    assert!(!body.contains("widget"), "{body}");
+    assert!(body.contains("kube_deployment_spec_replicas{"), "{body}");
+    // The objects' DELETED events may come before the CRD's own; the kind goes with the latter.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, ready) = get_text(&format!("http://{}/readyz", exporter.metrics_addr)).await;
+        if (status, ready.as_str()) == (200, "ok\ncustomresourcedefinitions: synced\ndeployments: synced\n") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the widgets kind never went: {status} {ready}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, telemetry) = get_text(&telemetry_url).await;
+    assert_eq!(
+        telemetry_value(&telemetry, "kube_state_metrics_custom_resource_state_add_events_total"),
+        1.0
+    );
+    assert_eq!(
+        telemetry_value(
+            &telemetry,
+            "kube_state_metrics_custom_resource_state_delete_events_total"
+        ),
+        1.0
+    );
+    assert_eq!(
+        telemetry_value(&telemetry, "kube_state_metrics_custom_resource_state_cache "),
+        0.0
+    );
+
     exporter.shutdown().await;
     sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

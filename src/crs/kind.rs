@@ -2,11 +2,9 @@
 //! read as JSON, rendered by its CRS families, and otherwise stored, relisted and served like
 //! every compiled-in kind (the same [`Watched`] watcher, the same [`KindHandle`] seam).
 //!
-//! The GVK is watched at the URL KSM watches it at: `resourcePlural`, or the lower-cased kind
-//! pluralised. A CRD that is not installed yet answers 404; the watcher retries with backoff
-//! (shown on `/readyz` until the kind lists), so its objects are served once the CRD is
-//! established, and when the CRD is deleted the API server deletes its objects first, whose
-//! DELETED events take their series away.
+//! Which GVKs are watched, at which URL and whether namespaced, comes from discovery
+//! ([`super::discovery`]): the kinds here exist only while their CRD serves them
+//! ([`super::live`] starts and stops them).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -19,7 +17,8 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use super::config::{GroupVersionKind, Resource};
-use super::families::{Family, Skipped};
+use super::discovery::{Resolved, ServedKind};
+use super::families::{Family, SkipHook, Skipped};
 use crate::families::{FamilyDef, FamilyFilter, FamilyHeader, RenderContext, Rendered, render_with};
 use crate::kinds::{KindHandle, store_file_object};
 use crate::store::{KindStore, Store};
@@ -79,66 +78,84 @@ impl kube::Resource for CrObject {
     }
 }
 
-/// One configured resource (a concrete GVK) as a kind.
+/// One configured resource, made concrete by discovery, as a kind.
 pub struct CrKind {
-    /// [`store_name`].
+    /// [`Resolved::name`].
     resource: String,
     gvk: GroupVersionKind,
+    namespaced: bool,
     api: ApiResource,
     defs: Vec<FamilyDef<Value>>,
     context: RenderContext,
 }
 
 impl CrKind {
-    /// The kind for a configured resource, its families filtered by `--metric-allowlist` and
-    /// `--metric-denylist`. Its GVK names one version and one kind (checked with the flags).
-    pub fn new(resource: &Resource, filter: &FamilyFilter) -> CrKind {
-        let gvk = resource.group_version_kind.clone();
-        let api =
-            ApiResource::from_gvk_with_plural(&KubeGvk::gvk(&gvk.group, &gvk.version, &gvk.kind), &plural(resource));
-        let hook: super::families::SkipHook = Arc::new(report_skipped);
-        let defs = resource
+    /// The kind for a resolved resource, its families filtered by `--metric-allowlist` and
+    /// `--metric-denylist`; samples its paths cannot produce are counted in `telemetry`.
+    pub fn new(resolved: &Resolved, filter: &FamilyFilter, telemetry: Option<&Arc<Telemetry>>) -> CrKind {
+        let served = &resolved.served;
+        let gvk = served.gvk();
+        let api = ApiResource::from_gvk_with_plural(&KubeGvk::gvk(&gvk.group, &gvk.version, &gvk.kind), &served.plural);
+        let hook = skip_hook(&resolved.name, telemetry.cloned());
+        let defs = resolved
+            .resource
             .families(&gvk)
             .into_iter()
             .filter(|f| filter.enabled(f.name(), false))
             .map(|f| f.into_family_def(hook.clone()))
             .collect();
         CrKind {
-            resource: store_name(resource),
+            resource: resolved.name.clone(),
             gvk,
+            namespaced: served.namespaced,
             api,
             defs,
             context: RenderContext::default(),
         }
     }
 
-    /// The configured group, version and kind.
+    /// The group, version and kind it watches.
     pub fn gvk(&self) -> &GroupVersionKind {
         &self.gvk
     }
 }
 
-/// KSM logs these at the family's `errorLogV`, hidden by default; here they are debug lines.
-fn report_skipped(family: &Family, skipped: &Skipped) {
-    tracing::debug!(
-        family = family.name(),
-        errors = ?skipped.errors,
-        duplicates = skipped.duplicates,
-        "custom resource samples skipped"
-    );
+/// Counts what a family skipped; the details are debug lines (KSM logs them at the family's
+/// `errorLogV`, hidden by default).
+fn skip_hook(resource: &str, telemetry: Option<Arc<Telemetry>>) -> SkipHook {
+    let resource = resource.to_string();
+    Arc::new(move |family: &Family, skipped: &Skipped| {
+        if let Some(t) = &telemetry {
+            t.crs
+                .samples_skipped
+                .with_label_values(&[&resource, family.name()])
+                .inc_by(skipped.count() as u64);
+        }
+        tracing::debug!(
+            resource,
+            family = family.name(),
+            errors = ?skipped.errors,
+            duplicates = skipped.duplicates,
+            "custom resource samples skipped"
+        );
+    })
 }
 
-/// The handles of the configured custom resources, to serve beside the built-in kinds.
-pub fn handles(resources: &[Resource], filter: &FamilyFilter) -> Vec<Box<dyn KindHandle>> {
-    resources
+/// The handles of resolved custom resources, to serve beside the built-in kinds.
+pub fn handles(
+    resolved: &[Resolved],
+    filter: &FamilyFilter,
+    telemetry: Option<&Arc<Telemetry>>,
+) -> Vec<Box<dyn KindHandle>> {
+    resolved
         .iter()
-        .map(|r| Box::new(CrHandle(Arc::new(CrKind::new(r, filter)))) as Box<dyn KindHandle>)
+        .map(|r| Box::new(CrHandle(Arc::new(CrKind::new(r, filter, telemetry)))) as Box<dyn KindHandle>)
         .collect()
 }
 
-/// The name the store, `/readyz` and `?resources=` know a custom resource by:
-/// `{plural}.{group}`, since a custom resource's plural may equal a built-in one (Knative's
-/// `services`).
+/// The name a concretely configured resource is known by before discovery knows its CRD:
+/// `{plural}.{group}` (a custom resource's plural may equal a built-in one: Knative's
+/// `services`), with `resourcePlural` or the kind pluralised for the plural.
 pub fn store_name(resource: &Resource) -> String {
     format!("{}.{}", plural(resource), resource.group_version_kind.group)
 }
@@ -150,6 +167,40 @@ fn plural(resource: &Resource) -> String {
     } else {
         resource.resource_plural.clone()
     }
+}
+
+/// What files hold, as if a cluster served it: for `render`, which has no API server to ask,
+/// every `apiVersion`/`kind` of the objects a configured resource matches, with `resourcePlural`
+/// (or the kind pluralised) for the plural.
+pub fn served_in_files<'a>(resources: &[Resource], objects: impl Iterator<Item = &'a Value>) -> Vec<ServedKind> {
+    let mut served = Vec::new();
+    for obj in objects {
+        let field = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or("");
+        let (api_version, kind) = (field("apiVersion"), field("kind"));
+        let Some((group, version)) = api_version.split_once('/') else {
+            continue;
+        };
+        let configured = resources.iter().find(|r| {
+            let gvk = &r.group_version_kind;
+            gvk.group == group
+                && (gvk.version_is_wildcard() || gvk.version == version)
+                && (gvk.kind_is_wildcard() || gvk.kind == kind)
+        });
+        let Some(resource) = configured else { continue };
+        let plural = if resource.resource_plural.is_empty() || resource.group_version_kind.kind_is_wildcard() {
+            pluralize(&kind.to_lowercase())
+        } else {
+            resource.resource_plural.clone()
+        };
+        served.push(ServedKind {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            plural,
+            namespaced: obj.pointer("/metadata/namespace").is_some(),
+        });
+    }
+    served
 }
 
 /// English plural of a lower-cased kind, as KSM derives `resourcePlural` when it is not set
@@ -173,9 +224,7 @@ impl Watched for CrKind {
     }
 
     fn namespaced(&self) -> bool {
-        // Unknown without the CRD; the namespace field selector is harmless on cluster-scoped
-        // custom resources (their namespace is empty).
-        true
+        self.namespaced
     }
 
     fn api(&self, client: Client, namespace: Option<&str>) -> Api<Decoded<CrObject>> {
@@ -207,6 +256,7 @@ impl KindHandle for CrHandle {
     }
 
     fn new_store(&self, namespaces: &[String]) -> KindStore {
+        let namespaces = if self.0.namespaced { namespaces } else { &[] };
         let headers: Vec<FamilyHeader> = self
             .0
             .defs
@@ -219,12 +269,12 @@ impl KindHandle for CrHandle {
     fn spawn_watchers(
         &self,
         client: &Client,
-        store: &Arc<Store>,
+        kind: &Arc<KindStore>,
         settings: &WatchSettings,
         telemetry: &Arc<Telemetry>,
         tasks: &mut JoinSet<()>,
     ) {
-        watch::spawn_scopes(&self.0, client, store, settings, telemetry, tasks);
+        watch::spawn_scopes(&self.0, client, kind, settings, telemetry, tasks);
     }
 
     fn matches(&self, api_version: &str, kind: &str) -> bool {

@@ -11,11 +11,15 @@
 //! - [`quantity`] and [`time`]: the quantity and RFC 3339 parsing `toFloat64` relies on;
 //! - [`families`]: families, label merging and the Gauge / StateSet / Info generators;
 //! - [`yaml`]: the YAML tree the config is read from;
-//! - [`kind`]: a configured resource as a kind of the store (watched, rendered, served).
+//! - [`discovery`]: which CRDs serve which configured resources (wildcards resolved);
+//! - [`kind`]: a resolved resource as a kind of the store (watched, rendered, served);
+//! - [`live`]: kinds started and stopped as CRDs come and go and the config file changes.
 
 pub mod config;
+pub mod discovery;
 pub mod families;
 pub mod kind;
+pub mod live;
 pub mod path;
 pub mod quantity;
 pub mod time;
@@ -31,3 +35,28 @@ pub use config::{
 };
 pub use families::{Family, LabelSet, SkipHook, Skipped};
 pub use path::ValuePath;
+
+/// Reads a config as `--custom-resource-state-config(-file)` and reloads do: parsed and
+/// validated (warnings logged), one entry per resource (KSM refuses a resource configured twice,
+/// even under two versions).
+pub fn load(text: &str) -> Result<Vec<Resource>, String> {
+    let config = parse(text).map_err(|e| e.to_string())?;
+    for warning in &config.warnings {
+        tracing::warn!(warning, "custom resource state config");
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for resource in config
+        .resources
+        .iter()
+        .filter(|r| !r.group_version_kind.kind_is_wildcard())
+    {
+        let name = kind::store_name(resource);
+        if !names.insert(name.clone()) {
+            return Err(format!(
+                "{}: {name} is configured twice; merge its metrics into one entry",
+                resource.group_version_kind
+            ));
+        }
+    }
+    Ok(config.resources)
+}

@@ -350,7 +350,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     if waiting.is_empty() {
         // Name every kind, so a probe's body shows what this exporter watches.
         let mut body = String::from("ok\n");
-        for k in state.store.kinds() {
+        for k in state.store.kinds().iter() {
             body.push_str(k.resource());
             body.push_str(": synced\n");
         }

@@ -519,34 +519,61 @@ impl KindStore {
 }
 
 /// Every enabled kind, in output order (sorted by resource name, as KSM sorts its writers).
+///
+/// The set of kinds changes at run time only for custom resources (a CRD appears or goes, a
+/// config reload adds or drops a resource); a scrape copies the list under a read lock, so it
+/// sees one set of kinds throughout.
 pub struct Store {
-    kinds: Vec<Arc<KindStore>>,
+    kinds: RwLock<Arc<[Arc<KindStore>]>>,
 }
 
 impl Store {
     /// Builds the store from its kinds.
-    pub fn new(mut kinds: Vec<KindStore>) -> Self {
-        kinds.sort_by(|a, b| a.resource.cmp(&b.resource));
-        Store {
-            kinds: kinds.into_iter().map(Arc::new).collect(),
+    pub fn new(kinds: Vec<KindStore>) -> Self {
+        let store = Store {
+            kinds: RwLock::new(Arc::from(Vec::new())),
+        };
+        for kind in kinds {
+            store.put_kind(Arc::new(kind));
         }
+        store
     }
 
-    /// The kinds, in output order.
-    pub fn kinds(&self) -> &[Arc<KindStore>] {
-        &self.kinds
+    /// The kinds, in output order (a copy of the list: kinds added or removed later do not
+    /// show in it).
+    pub fn kinds(&self) -> Arc<[Arc<KindStore>]> {
+        self.kinds.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// One kind by resource name.
-    pub fn kind(&self, resource: &str) -> Option<&Arc<KindStore>> {
-        self.kinds.iter().find(|k| k.resource == resource)
+    pub fn kind(&self, resource: &str) -> Option<Arc<KindStore>> {
+        self.kinds().iter().find(|k| k.resource == resource).cloned()
+    }
+
+    /// Adds a kind, or replaces the kind of the same resource name (whose objects go with it).
+    pub fn put_kind(&self, kind: Arc<KindStore>) {
+        let mut kinds = self.kinds.write().unwrap_or_else(|e| e.into_inner());
+        let mut next: Vec<Arc<KindStore>> = kinds.iter().filter(|k| k.resource != kind.resource).cloned().collect();
+        let at = next.partition_point(|k| k.resource < kind.resource);
+        next.insert(at, kind);
+        *kinds = next.into();
+    }
+
+    /// Removes a kind and every object of it; returns it when it was there.
+    pub fn remove_kind(&self, resource: &str) -> Option<Arc<KindStore>> {
+        let mut kinds = self.kinds.write().unwrap_or_else(|e| e.into_inner());
+        let at = kinds.iter().position(|k| k.resource == resource)?;
+        let mut next = kinds.to_vec();
+        let removed = next.remove(at);
+        *kinds = next.into();
+        Some(removed)
     }
 
     /// Captures what a scrape will write: per kind, pointers to the current blocks.
     /// `include` selects kinds by resource name (KSM's `?resources=`/`?exclude_resources=`).
     pub fn snapshot(&self, include: impl Fn(&str) -> bool) -> Snapshot {
         Snapshot::new(
-            self.kinds
+            self.kinds()
                 .iter()
                 .filter(|k| include(&k.resource))
                 .map(|k| k.snapshot())
@@ -578,7 +605,8 @@ mod tests {
     #[test]
     fn output_is_family_major_and_sorted() {
         let store = Store::new(vec![kind()]);
-        let scope = &store.kinds()[0].scopes()[0];
+        let kind = store.kinds()[0].clone();
+        let scope = &kind.scopes()[0];
         scope.apply(ObjectKey::new(Some("ns"), Some("z")), "u1", "5", || {
             Rendered::from_families(&["a{p=\"z\"} 1\n", "b{p=\"z\"} 2\n"])
         });
@@ -667,7 +695,8 @@ mod tests {
     #[test]
     fn older_or_equal_resource_versions_are_ignored() {
         let store = Store::new(vec![kind()]);
-        let scope = &store.kinds()[0].scopes()[0];
+        let kind = store.kinds()[0].clone();
+        let scope = &kind.scopes()[0];
         let key = ObjectKey::new(Some("ns"), Some("p"));
         assert_eq!(
             scope.apply(key.clone(), "u", "10", || Rendered::from_families(&["a 10\n", ""])),
@@ -719,7 +748,8 @@ mod tests {
     #[test]
     fn delete_needs_the_matching_uid() {
         let store = Store::new(vec![kind()]);
-        let scope = &store.kinds()[0].scopes()[0];
+        let kind = store.kinds()[0].clone();
+        let scope = &kind.scopes()[0];
         let key = ObjectKey::new(Some("ns"), Some("p"));
         scope.apply(key.clone(), "new-uid", "3", || Rendered::from_families(&["a 1\n", ""]));
         assert!(!scope.delete(&key, "old-uid"));
@@ -732,7 +762,8 @@ mod tests {
     #[test]
     fn retain_drops_exactly_the_rejected_uids_across_blocks() {
         let store = Store::new(vec![kind()]);
-        let scope = &store.kinds()[0].scopes()[0];
+        let kind = store.kinds()[0].clone();
+        let scope = &kind.scopes()[0];
         // Enough objects for several blocks; every third one, and a whole run of 300, leave.
         for i in 0..1000 {
             let name = format!("p{i:04}");
@@ -759,7 +790,8 @@ mod tests {
     #[test]
     fn relist_swaps_atomically_and_drops_vanished_objects() {
         let store = Store::new(vec![kind()]);
-        let scope = &store.kinds()[0].scopes()[0];
+        let kind = store.kinds()[0].clone();
+        let scope = &kind.scopes()[0];
         for (name, uid) in [("keep", "u1"), ("gone", "u2")] {
             scope.apply(ObjectKey::new(Some("ns"), Some(name)), uid, "1", || {
                 Rendered::from_families(&[&format!("a{{o=\"{name}\"}} 1\n"), ""])
@@ -793,7 +825,8 @@ mod tests {
         let store = Arc::new(Store::new(vec![kind()]));
         let n = 200;
         {
-            let scope = &store.kinds()[0].scopes()[0];
+            let kind = store.kinds()[0].clone();
+            let scope = &kind.scopes()[0];
             let mut relist = scope.begin_relist();
             for i in 0..n {
                 relist.apply(
@@ -809,7 +842,8 @@ mod tests {
         let writer = {
             let store = store.clone();
             std::thread::spawn(move || {
-                let scope = &store.kinds()[0].scopes()[0];
+                let kind = store.kinds()[0].clone();
+                let scope = &kind.scopes()[0];
                 for round in 0..50 {
                     let mut relist = scope.begin_relist();
                     for i in 0..n {
@@ -835,7 +869,8 @@ mod tests {
     #[test]
     fn chunks_concatenate_to_the_same_bytes() {
         let store = Store::new(vec![kind()]);
-        let scope = &store.kinds()[0].scopes()[0];
+        let kind = store.kinds()[0].clone();
+        let scope = &kind.scopes()[0];
         for i in 0..100 {
             scope.apply(ObjectKey::new(Some("ns"), Some(&format!("p{i:03}"))), "u", "1", || {
                 Rendered::from_families(&[&format!("a{{i=\"{i}\"}} 1\n"), &format!("b{{i=\"{i}\"}} 2\n")])
@@ -853,7 +888,8 @@ mod tests {
     #[test]
     fn relisted_blocks_are_compressed_and_frozen_in_the_background() {
         let store = Store::new(vec![kind()]);
-        let scope = &store.kinds()[0].scopes()[0];
+        let kind = store.kinds()[0].clone();
+        let scope = &kind.scopes()[0];
         let hot_bytes = |scope: &Scope| scope.read().blocks.iter().map(|b| b.packed().len()).sum::<usize>();
         let mut relist = scope.begin_relist();
         for i in 0..300 {
@@ -1025,7 +1061,8 @@ mod model_tests {
             .map(|n| FamilyHeader::new(*n, "H.", MetricType::Gauge))
             .collect();
         let store = Store::new(vec![KindStore::new("pods", headers, &[])]);
-        let scope = &store.kinds()[0].scopes()[0];
+        let kind = store.kinds()[0].clone();
+        let scope = &kind.scopes()[0];
         let mut model = Model::new();
         let mut rng = fastrand::Rng::with_seed(11);
         let mut rv = 1u64;

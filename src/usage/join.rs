@@ -8,6 +8,7 @@
 //! exporter does not watch are skipped silently.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::store::{KindStore, ObjectKey, Store};
 use crate::usage::families::{Mask, render_node, render_pod};
@@ -38,10 +39,9 @@ fn track(stats: &mut ResponseStats, timestamp: Option<f64>) {
     }
 }
 
-fn usage_kind<'a>(store: &'a Store, resource: &str) -> Result<&'a KindStore, PollError> {
+fn usage_kind(store: &Store, resource: &str) -> Result<Arc<KindStore>, PollError> {
     store
         .kind(resource)
-        .map(|k| k.as_ref())
         .ok_or_else(|| PollError::new(Reason::Other, format!("no store kind {resource}")))
 }
 
@@ -52,8 +52,8 @@ pub fn apply_nodes(store: &Store, mask: &Mask, body: &[u8], cutoff: i64, seq: u6
     let Some(scope) = usage.scopes().first() else {
         return Err(PollError::new(Reason::Other, "usage kind without a scope"));
     };
-    let nodes = store.kind("nodes").map(|k| k.as_ref());
-    let expected = expected_nodes(nodes, cutoff);
+    let nodes = store.kind("nodes");
+    let expected = expected_nodes(nodes.as_deref(), cutoff);
     let mut stats = ResponseStats {
         expected: expected.len() as u64,
         ..Default::default()
@@ -71,7 +71,7 @@ pub fn apply_nodes(store: &Store, mask: &Mask, body: &[u8], cutoff: i64, seq: u6
         };
         stats.decode_errors += bad_values as u64;
         let key = ObjectKey::new(None, Some(&item.name));
-        let Some(node) = nodes.and_then(|n| n.get(&key)) else {
+        let Some(node) = nodes.as_ref().and_then(|n| n.get(&key)) else {
             stats.unmatched += 1;
             continue;
         };
@@ -92,14 +92,14 @@ pub fn apply_pods(store: &Store, mask: &Mask, body: &[u8], cutoff: i64, seq: u64
     let Some(scope) = usage.scopes().first() else {
         return Err(PollError::new(Reason::Other, "usage kind without a scope"));
     };
-    let nodes = store.kind("nodes").map(|k| k.as_ref());
-    let expected_nodes = expected_nodes(nodes, cutoff);
-    let pods = store.kind("pods").map(|k| k.as_ref());
+    let nodes = store.kind("nodes");
+    let expected_nodes = expected_nodes(nodes.as_deref(), cutoff);
+    let pods = store.kind("pods");
     let is_expected = |index: Option<&crate::families::ObjectIndex>| {
         index.is_some_and(|i| i.live && i.created <= cutoff && expected_nodes.contains(i.node.as_ref()))
     };
     let mut stats = ResponseStats::default();
-    if let Some(pods) = pods {
+    if let Some(pods) = &pods {
         pods.for_each(|_, entry| {
             if is_expected(entry.index.as_deref()) {
                 stats.expected += 1;
@@ -107,7 +107,7 @@ pub fn apply_pods(store: &Store, mask: &Mask, body: &[u8], cutoff: i64, seq: u64
         });
     }
     let watched = |namespace: &str| {
-        pods.is_some_and(|p| {
+        pods.as_ref().is_some_and(|p| {
             p.scopes()
                 .iter()
                 .any(|s| s.namespace().is_none() || s.namespace() == Some(namespace))
@@ -129,7 +129,7 @@ pub fn apply_pods(store: &Store, mask: &Mask, body: &[u8], cutoff: i64, seq: u64
         }
         stats.decode_errors += bad_values as u64;
         let key = ObjectKey::new(Some(&item.namespace), Some(&item.name));
-        let Some(pod) = pods.and_then(|p| p.get(&key)) else {
+        let Some(pod) = pods.as_ref().and_then(|p| p.get(&key)) else {
             stats.unmatched += 1;
             continue;
         };
@@ -173,7 +173,8 @@ mod tests {
         ];
         kinds.extend(crate::usage::UsageFamilies::all().kind_stores());
         let store = Store::new(kinds);
-        let nodes = &store.kind("nodes").unwrap().scopes()[0];
+        let nodes_kind = store.kind("nodes").unwrap();
+        let nodes = &nodes_kind.scopes()[0];
         nodes.apply(ObjectKey::new(None, Some("n1")), "nu1", "1", || indexed("", true, 100));
         nodes.apply(ObjectKey::new(None, Some("n2")), "nu2", "1", || indexed("", true, 100));
         nodes.apply(ObjectKey::new(None, Some("young")), "nu3", "1", || {
@@ -182,7 +183,8 @@ mod tests {
         nodes.apply(ObjectKey::new(None, Some("notready")), "nu4", "1", || {
             indexed("", false, 100)
         });
-        let pods = &store.kind("pods").unwrap().scopes()[0];
+        let pods_kind = store.kind("pods").unwrap();
+        let pods = &pods_kind.scopes()[0];
         pods.apply(ObjectKey::new(Some("a"), Some("p1")), "pu1", "1", || {
             indexed("n1", true, 100)
         });

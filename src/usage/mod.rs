@@ -359,7 +359,8 @@ mod tests {
     #[test]
     fn usage_kinds_start_synced_and_empty() {
         let store = Store::new(UsageFamilies::all().kind_stores());
-        let names: Vec<&str> = store.kinds().iter().map(|k| k.resource()).collect();
+        let kinds = store.kinds();
+        let names: Vec<&str> = kinds.iter().map(|k| k.resource()).collect();
         assert_eq!(names, [HEALTH, NODE_USAGE, POD_USAGE]);
         assert!(store.kinds().iter().all(|k| k.is_synced() && k.stats().0 == 0));
     }
