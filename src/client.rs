@@ -1,8 +1,9 @@
 //! The watchers' Kubernetes client: kube's own stack plus one middleware that sees every list
-//! and watch request of a table kind. It counts them under KSM's self-metric names
-//! (`kube_state_metrics_list_total` / `_watch_total{result,resource="*v1.Pod"}`, one count per
-//! request as KSM's instrumented ListerWatcher counts), and with `--server-side-sharding` adds
-//! the shard selector to the request and notes whether the server applied it.
+//! and watch request of a table kind or a custom resource. It counts them under KSM's
+//! self-metric names (`kube_state_metrics_list_total` / `_watch_total{result,resource="*v1.Pod"}`,
+//! custom resources as `*unstructured.Unstructured`, one count per request as KSM's
+//! instrumented ListerWatcher counts), and with `--server-side-sharding` adds the shard
+//! selector to table kinds' requests and notes whether the server applied it.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -54,6 +55,35 @@ fn kind_coordinates() -> HashMap<(String, String, String), (&'static str, String
         .collect()
 }
 
+/// The (group, version, plural) a collection path names (`/api/v1/pods`,
+/// `/apis/apps/v1/namespaces/shop/deployments`); `None` for a single object or anything else.
+fn collection(path: &str) -> Option<(&str, &str, &str)> {
+    let (group, rest) = if let Some(rest) = path.strip_prefix("/api/") {
+        ("", rest)
+    } else {
+        let rest = path.strip_prefix("/apis/")?;
+        rest.split_once('/')?
+    };
+    let (version, rest) = rest.split_once('/')?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    let plural = match segments.as_slice() {
+        [plural] => *plural,
+        ["namespaces", _, plural] => *plural,
+        _ => return None,
+    };
+    Some((group, version, plural))
+}
+
+/// KSM's Go type label for custom resources, which it reads as unstructured objects. CRD
+/// discovery is not counted (KSM's discovery informer is not instrumented either).
+const UNSTRUCTURED: &str = "*unstructured.Unstructured";
+
+/// Whether a request is a list or watch of custom resources (any collection outside the table
+/// and outside CRD discovery).
+fn is_custom_collection(path: &str) -> bool {
+    collection(path).is_some_and(|(group, _, _)| !group.is_empty() && group != "apiextensions.k8s.io")
+}
+
 struct LayerState {
     telemetry: Arc<Telemetry>,
     shard: ShardWatch,
@@ -67,20 +97,7 @@ struct LayerState {
 impl LayerState {
     /// The kind a request lists or watches, if it is a collection of a table kind.
     fn classify(&self, path: &str) -> Option<(&'static str, &str)> {
-        let (group, rest) = if let Some(rest) = path.strip_prefix("/api/") {
-            ("", rest)
-        } else {
-            let rest = path.strip_prefix("/apis/")?;
-            let (group, rest) = rest.split_once('/')?;
-            (group, rest)
-        };
-        let (version, rest) = rest.split_once('/')?;
-        let segments: Vec<&str> = rest.split('/').collect();
-        let plural = match segments.as_slice() {
-            [plural] => *plural,
-            ["namespaces", _, plural] => *plural,
-            _ => return None,
-        };
+        let (group, version, plural) = collection(path)?;
         self.kinds
             .get(&(group.to_string(), version.to_string(), plural.to_string()))
             .map(|(resource, go_type)| (*resource, go_type.as_str()))
@@ -148,10 +165,15 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
-        let classified = (request.method() == http::Method::GET)
-            .then(|| self.state.classify(request.uri().path()))
-            .flatten()
-            .map(|(resource, go_type)| (resource, go_type.to_string()));
+        if request.method() != http::Method::GET {
+            return Box::pin(self.inner.call(request));
+        }
+        let path = request.uri().path();
+        let classified = self
+            .state
+            .classify(path)
+            .map(|(resource, go_type)| (Some(resource), go_type.to_string()))
+            .or_else(|| is_custom_collection(path).then(|| (None, UNSTRUCTURED.to_string())));
         let Some((resource, go_type)) = classified else {
             return Box::pin(self.inner.call(request));
         };
@@ -160,7 +182,7 @@ where
             .query()
             .is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"));
         let mut selector_sent = false;
-        if self.state.server_side_sharding {
+        if self.state.server_side_sharding && resource.is_some() {
             let selector = self
                 .state
                 .shard
@@ -186,13 +208,20 @@ where
                 .with_label_values(&[if ok { "success" } else { "error" }, &go_type])
                 .inc();
             match result {
-                Ok(response) if ok && selector_sent && !is_watch => Ok(response.map(|body| {
-                    Box::new(EchoProbe {
-                        inner: body,
-                        head: Vec::new(),
-                        report: Some(Box::new(move |echoed| state.record_echo(resource, echoed))),
-                    }) as Box<DynBody>
-                })),
+                Ok(response)
+                    if ok
+                        && selector_sent
+                        && !is_watch
+                        && let Some(resource) = resource =>
+                {
+                    Ok(response.map(|body| {
+                        Box::new(EchoProbe {
+                            inner: body,
+                            head: Vec::new(),
+                            report: Some(Box::new(move |echoed| state.record_echo(resource, echoed))),
+                        }) as Box<DynBody>
+                    }))
+                }
                 other => other,
             }
         })
@@ -332,6 +361,21 @@ mod tests {
         ] {
             assert_eq!(s.classify(path), expected, "{path}");
         }
+    }
+
+    #[test]
+    fn custom_resource_collections_are_counted_as_ksm_counts_them() {
+        for (path, custom) in [
+            ("/apis/cert-manager.io/v1/certificates", true),
+            ("/apis/cert-manager.io/v1/namespaces/web/certificates", true),
+            ("/apis/cert-manager.io/v1/namespaces/web/certificates/tls", false),
+            ("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", false),
+            ("/api/v1/pods", false),
+            ("/version", false),
+        ] {
+            assert_eq!(is_custom_collection(path), custom, "{path}");
+        }
+        assert!(state().classify("/apis/cert-manager.io/v1/certificates").is_none());
     }
 
     #[test]

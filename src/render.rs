@@ -251,6 +251,70 @@ mod tests {
     }
 
     #[test]
+    fn wildcard_versions_and_kinds_render_every_matching_object_once() {
+        let config = "kind: CustomResourceStateMetrics\nspec:\n  resources:\n    - groupVersionKind: {group: acme.example, version: \"*\", kind: \"*\"}\n      labelsFromPath:\n        name: [metadata, name]\n      metrics:\n        - name: ready\n          help: Ready.\n          each:\n            type: Gauge\n            gauge: {path: [status, ready]}\n";
+        let options = FamilyArgs {
+            custom_resource_state_config: Some(config.into()),
+            custom_resource_state_only: true,
+            ..FamilyArgs::default()
+        }
+        .validate()
+        .unwrap();
+        let src = r#"{"apiVersion":"acme.example/v1","kind":"Widget","metadata":{"name":"w1"},"status":{"ready":true}}
+{"apiVersion":"acme.example/v2","kind":"Widget","metadata":{"name":"w2"},"status":{"ready":false}}
+{"apiVersion":"acme.example/v1","kind":"Gadget","metadata":{"name":"g1"},"status":{"ready":true}}
+{"apiVersion":"other.example/v1","kind":"Widget","metadata":{"name":"x"},"status":{"ready":true}}"#;
+        let out = render_sources(&[("in.json".into(), src.into())], &options, Format::Text);
+        assert_eq!(out.rendered, 3);
+        assert_eq!(
+            out.problems,
+            ["in.json: Widget x: kind not exported (or not enabled); skipped"]
+        );
+        let line = |version: &str, kind: &str, name: &str, value: u8| {
+            format!(
+                "kube_customresource_ready{{customresource_group=\"acme.example\",customresource_kind=\"{kind}\",customresource_version=\"{version}\",name=\"{name}\"}} {value}\n"
+            )
+        };
+        // Kinds in name order: gadgets.v1, widgets.v1, widgets.v2 (`{plural}.{version}.{group}`).
+        assert_eq!(
+            String::from_utf8(out.body).unwrap(),
+            format!(
+                "# HELP kube_customresource_ready Ready.\n# TYPE kube_customresource_ready gauge\n{}{}{}",
+                line("v1", "Gadget", "g1", 1),
+                line("v1", "Widget", "w1", 1),
+                line("v2", "Widget", "w2", 0)
+            )
+        );
+    }
+
+    #[test]
+    fn a_built_in_kind_configured_as_a_custom_resource_renders_in_both() {
+        let config = "kind: CustomResourceStateMetrics\nspec:\n  resources:\n    - groupVersionKind: {group: \"\", version: v1, kind: Service}\n      metricNamePrefix: svc\n      metrics:\n        - {name: ports, help: Ports., each: {type: Gauge, gauge: {path: [spec, ports, \"0\", port]}}}\n";
+        let options = FamilyArgs {
+            custom_resource_state_config: Some(config.into()),
+            resources: vec!["services".into()],
+            ..FamilyArgs::default()
+        }
+        .validate()
+        .unwrap();
+        let src = r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"core","namespace":"web","uid":"s1"},"spec":{"type":"ClusterIP","ports":[{"port":443}]}}"#;
+        let out = render_sources(&[("in.json".into(), src.into())], &options, Format::Text);
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        assert_eq!(out.rendered, 1);
+        let body = String::from_utf8(out.body).unwrap();
+        assert!(
+            body.contains("svc_ports{customresource_group=\"\",customresource_kind=\"Service\",customresource_version=\"v1\"} 443\n"),
+            "{body}"
+        );
+        assert!(
+            body.contains(
+                "kube_service_spec_type{namespace=\"web\",service=\"core\",uid=\"s1\",type=\"ClusterIP\"} 1\n"
+            ),
+            "{body}"
+        );
+    }
+
+    #[test]
     fn custom_stateset_and_info_families_keep_their_type_in_openmetrics_only() {
         let config = "kind: CustomResourceStateMetrics\nspec:\n  resources:\n    - groupVersionKind: {group: acme.example, version: v1, kind: Widget}\n      metrics:\n        - name: phase\n          help: Phase.\n          each:\n            type: StateSet\n            stateSet: {path: [status], labelName: phase, valueFrom: [phase], list: [Ready, Failed]}\n        - name: version_info\n          help: Version.\n          each:\n            type: Info\n            info:\n              labelsFromPath: {version: [spec, version]}\n";
         let options = FamilyArgs {

@@ -847,6 +847,13 @@ async fn custom_resources_follow_crds_and_config_edits_without_touching_built_in
         telemetry_value(&telemetry, "kube_state_metrics_custom_resource_state_cache "),
         0.0
     );
+    assert!(
+        telemetry_value(
+            &telemetry,
+            "kube_state_metrics_watch_total{resource=\"*unstructured.Unstructured\",result=\"success\"}"
+        ) >= 2.0,
+        "custom resource watches (streamed lists included) are counted as KSM counts them: {telemetry}"
+    );
 
     exporter.shutdown().await;
     sim.shutdown().await;

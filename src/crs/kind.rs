@@ -177,9 +177,11 @@ pub fn served_in_files<'a>(resources: &[Resource], objects: impl Iterator<Item =
     for obj in objects {
         let field = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or("");
         let (api_version, kind) = (field("apiVersion"), field("kind"));
-        let Some((group, version)) = api_version.split_once('/') else {
+        // The core group's apiVersion is the version alone.
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        if version.is_empty() {
             continue;
-        };
+        }
         let configured = resources.iter().find(|r| {
             let gvk = &r.group_version_kind;
             gvk.group == group
