@@ -293,6 +293,39 @@ impl KindHandle for CrHandle {
 mod tests {
     use super::*;
 
+    fn resolved(namespaced: bool) -> Resolved {
+        let config = "kind: CustomResourceStateMetrics\nspec:\n  resources:\n    - groupVersionKind: {group: acme.example, version: v1, kind: Widget}\n      metrics:\n        - {name: up, help: Up., each: {type: Gauge, gauge: {path: [spec, up]}}}\n";
+        let resource = crate::crs::parse(config).unwrap().resources.remove(0);
+        let served = ServedKind {
+            group: "acme.example".into(),
+            version: "v1".into(),
+            kind: "Widget".into(),
+            plural: "widgets".into(),
+            namespaced,
+        };
+        super::super::discovery::resolve(&[resource], &[served]).remove(0)
+    }
+
+    #[test]
+    fn namespaces_scope_namespaced_custom_resources_only() {
+        let namespaces = ["b".to_string(), "a".to_string()];
+        let scoped = CrHandle(Arc::new(CrKind::new(&resolved(true), &FamilyFilter::default(), None)));
+        let store = scoped.new_store(&namespaces);
+        let scopes: Vec<Option<&str>> = store.scopes().iter().map(|s| s.namespace()).collect();
+        assert_eq!(scopes, [Some("a"), Some("b")]);
+        let cluster = CrHandle(Arc::new(CrKind::new(&resolved(false), &FamilyFilter::default(), None)));
+        let store = cluster.new_store(&namespaces);
+        assert_eq!(store.scopes().len(), 1);
+        assert_eq!(
+            store.scopes()[0].namespace(),
+            None,
+            "a cluster-scoped kind is watched cluster-wide"
+        );
+        assert_eq!(store.resource(), "widgets.acme.example");
+        assert!(cluster.matches("acme.example/v1", "Widget"));
+        assert!(!cluster.matches("acme.example/v2", "Widget"));
+    }
+
     #[test]
     fn kinds_are_pluralised_as_english_nouns() {
         for (kind, plural) in [
