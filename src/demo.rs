@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::app::{self, ExporterConfig, RunningExporter};
-use crate::cli::{DemoArgs, ListenArgs, SimArgs};
+use crate::cli::{DemoArgs, FamilyArgs, ListenArgs, SimArgs};
+use crate::sim::cluster::custom::CustomResources;
 use crate::sim::cluster::{ClusterModel, ClusterSpec, Op};
 use crate::sim::{Sim, SimConfig, SimError};
 use crate::usage::{self, UsageConfig, UsageSettings};
@@ -64,11 +65,54 @@ pub async fn churn(sim: &Sim, model: &mut ClusterModel, per_second: usize) {
     }
 }
 
+/// The Custom Resource State config for the demo's Certificates and Kustomizations.
+const EXAMPLE_CRS_CONFIG: &str = include_str!("../examples/custom-resources/crs-config.yaml");
+
+/// `families` with the example Custom Resource State config when it names none (neither
+/// `--custom-resource-state-config` nor `--custom-resource-state-config-file`), so the demo
+/// serves its custom resources; it is then parsed like the inline flag.
+pub fn with_example_crs_config(families: &FamilyArgs) -> FamilyArgs {
+    let mut families = families.clone();
+    if families.custom_resource_state_config.is_none() && families.custom_resource_state_config_file.is_none() {
+        families.custom_resource_state_config = Some(EXAMPLE_CRS_CONFIG.to_string());
+    }
+    families
+}
+
+/// Creates the generated cluster's custom resources, their definitions first.
+pub fn populate_custom(sim: &Sim, model: &ClusterModel) -> anyhow::Result<CustomResources> {
+    let custom = CustomResources::new(model, jiff::Timestamp::now());
+    for obj in custom.definitions().into_iter().chain(custom.objects()) {
+        sim.create(obj).context("creating the generated custom resources")?;
+    }
+    Ok(custom)
+}
+
+/// Churns the custom resources one step a second (their controllers act on their own clock,
+/// not at the workloads' rate) until the task is dropped; never, when `enabled` is false.
+pub async fn churn_custom(sim: &Sim, custom: &mut CustomResources, enabled: bool) {
+    if !enabled {
+        return std::future::pending().await;
+    }
+    let mut interval = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        interval.tick().await;
+        for op in custom.churn(jiff::Timestamp::now()) {
+            if let Err(e) = apply_op(sim, op) {
+                tracing::debug!(error = %e, "custom resource churn operation refused");
+            }
+        }
+    }
+}
+
 /// `demo`: simulated cluster + exporter, until Ctrl-C/SIGTERM.
 pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
-    let families = args.families.validate().map_err(anyhow::Error::msg)?;
+    let families = with_example_crs_config(&args.families)
+        .validate()
+        .map_err(anyhow::Error::msg)?;
     let sim = Sim::start().await.context("starting the simulated API server")?;
     let mut model = populate(&sim, args.objects, args.seed)?;
+    let mut custom = populate_custom(&sim, &model)?;
     let kube_config = kube::Config::new(sim.url().parse()?);
     // Usage from the simulator's metrics.k8s.io, polled at metrics-server's own resolution.
     let usage = match usage::check_resources(&families.resources) {
@@ -115,6 +159,7 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     println!("press Ctrl-C to stop");
     tokio::select! {
         _ = churn(&sim, &mut model, args.churn) => {}
+        _ = churn_custom(&sim, &mut custom, args.churn > 0) => {}
         _ = app::shutdown_signal() => {}
     }
     tracing::info!("shutting down");

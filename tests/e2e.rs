@@ -861,6 +861,38 @@ async fn custom_resources_follow_crds_and_config_edits_without_touching_built_in
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_custom_resources_are_served_through_the_example_config_while_they_churn() {
+    let sim = Sim::start().await.unwrap();
+    let model = demo::populate(&sim, 60, 11).unwrap();
+    let mut custom = demo::populate_custom(&sim, &model).unwrap();
+    let families = demo::with_example_crs_config(&FamilyArgs {
+        custom_resource_state_only: true,
+        ..Default::default()
+    })
+    .validate()
+    .unwrap();
+    let exporter = start_exporter(&sim.url(), families.clone()).await;
+    let body = wait_converged(&exporter, &sim, &families).await;
+    for family in [
+        "certmanager_certificate_expiration_timestamp_seconds",
+        "gotk_resource_info",
+    ] {
+        assert!(body.contains(&format!("\n{family}{{")), "{family} missing: {body}");
+    }
+    let mut now = jiff::Timestamp::now();
+    for _ in 0..30 {
+        now += jiff::SignedDuration::from_secs(20);
+        for op in custom.churn(now) {
+            let _ = demo::apply_op(&sim, op);
+        }
+    }
+    let churned = wait_converged(&exporter, &sim, &families).await;
+    assert_ne!(churned, body, "ten minutes of renewals and commits change the series");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forbidden_kind_leaves_the_others_served() {
     let sim = Sim::start().await.unwrap();
     for resource in kinds::resources() {

@@ -28,6 +28,7 @@ mod builders;
 mod catalog;
 mod churn;
 mod controllers;
+pub mod custom;
 mod extras;
 mod layout;
 mod managed;
