@@ -307,6 +307,26 @@ mod tests {
     }
 
     #[test]
+    fn samples_a_path_cannot_produce_are_counted_per_resource_and_family() {
+        let telemetry = Arc::new(Telemetry::new().unwrap());
+        let kind = CrKind::new(&resolved(true), &FamilyFilter::default(), Some(&telemetry));
+        let obj = |json: &str| -> CrObject { serde_json::from_str(json).unwrap() };
+        let skipped = || {
+            telemetry
+                .crs
+                .samples_skipped
+                .with_label_values(&["widgets.acme.example", "kube_customresource_up"])
+                .get()
+        };
+        let up = kind.render(&obj(r#"{"metadata":{"name":"a"},"spec":{"up":1}}"#));
+        assert_eq!(up.family(0), b"kube_customresource_up{customresource_group=\"acme.example\",customresource_kind=\"Widget\",customresource_version=\"v1\"} 1\n");
+        assert_eq!(skipped(), 0);
+        let missing = kind.render(&obj(r#"{"metadata":{"name":"b"},"spec":{}}"#));
+        assert!(missing.family(0).is_empty());
+        assert_eq!(skipped(), 1);
+    }
+
+    #[test]
     fn namespaces_scope_namespaced_custom_resources_only() {
         let namespaces = ["b".to_string(), "a".to_string()];
         let scoped = CrHandle(Arc::new(CrKind::new(&resolved(true), &FamilyFilter::default(), None)));
