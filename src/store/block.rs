@@ -488,7 +488,7 @@ pub struct Slot {
     /// Output position.
     pub key: ObjectKey,
     /// Identity, version and join facts.
-    pub entry: Arc<Entry>,
+    pub entry: Entry,
     /// Where its lines are.
     pub source: Source,
 }
@@ -508,7 +508,7 @@ pub struct Block {
 
 impl Block {
     /// Packs objects (in key order) into a fresh block.
-    pub fn pack(families: usize, items: Vec<(ObjectKey, Arc<Entry>, OwnedSource)>) -> Block {
+    pub fn pack(families: usize, items: Vec<(ObjectKey, Entry, OwnedSource)>) -> Block {
         let sources: Vec<SourceRef<'_>> = items.iter().map(|(_, _, s)| s.as_ref()).collect();
         let packed = Arc::new(Packed::build(families, &sources, None));
         drop(sources);
@@ -573,7 +573,7 @@ impl Block {
     }
 
     /// Stores a rendering at `pos` (replacing the slot on `Ok`, inserting on `Err`).
-    pub fn upsert(&mut self, pos: Result<usize, usize>, key: ObjectKey, entry: Arc<Entry>, rendered: Rendered) {
+    pub fn upsert(&mut self, pos: Result<usize, usize>, key: ObjectKey, entry: Entry, rendered: Rendered) {
         let families = self.families;
         match pos {
             Ok(i) => {
@@ -657,7 +657,7 @@ impl Block {
     }
 
     /// The objects with owned sources, in key order (for rebuilding blocks).
-    pub fn into_items(self) -> impl Iterator<Item = (ObjectKey, Arc<Entry>, OwnedSource)> {
+    pub fn into_items(self) -> impl Iterator<Item = (ObjectKey, Entry, OwnedSource)> {
         let packed = self.packed;
         self.slots.into_iter().map(move |slot| {
             let source = match slot.source {
@@ -719,7 +719,7 @@ impl Block {
 pub struct BlockBuilder {
     families: usize,
     blocks: Vec<Block>,
-    open: Vec<(ObjectKey, Arc<Entry>, OwnedSource)>,
+    open: Vec<(ObjectKey, Entry, OwnedSource)>,
     open_bytes: usize,
 }
 
@@ -744,7 +744,7 @@ impl BlockBuilder {
 
     /// Appends an object; keys must arrive in increasing order (the caller checks). Returns the
     /// block this completed, if any.
-    pub fn push(&mut self, key: ObjectKey, entry: Arc<Entry>, source: OwnedSource) -> Option<&Arc<Packed>> {
+    pub fn push(&mut self, key: ObjectKey, entry: Entry, source: OwnedSource) -> Option<&Arc<Packed>> {
         self.open_bytes += source.as_ref().size(self.families);
         self.open.push((key, entry, source));
         if self.open.len() >= BLOCK_OBJECTS || self.open_bytes >= BLOCK_BYTES {
@@ -772,13 +772,14 @@ impl BlockBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{Uid, Version};
 
-    fn entry(rv: &str) -> Arc<Entry> {
-        Arc::new(Entry {
-            uid: "u".into(),
-            resource_version: rv.into(),
+    fn entry(rv: &str) -> Entry {
+        Entry {
+            uid: Uid::new("u"),
+            resource_version: Version::new(rv),
             index: None,
-        })
+        }
     }
 
     fn block_of(n: usize) -> Block {
@@ -818,7 +819,7 @@ mod tests {
         );
         assert!(!block.changed().any());
         assert_eq!(block.loose_bytes, 0);
-        assert_eq!(block.slots()[1].entry.resource_version.as_ref(), "2");
+        assert_eq!(block.slots()[1].entry.resource_version.to_string(), "2");
         block.upsert(
             pos,
             key,

@@ -22,6 +22,7 @@
 
 mod block;
 mod gzip;
+mod identity;
 pub mod precompress;
 mod snapshot;
 
@@ -32,60 +33,37 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::families::{FamilyHeader, ObjectIndex, Rendered};
 use block::{Block, BlockBuilder, OwnedSource};
 pub use gzip::MemberWriter;
+pub use identity::{ObjectKey, Uid, Version};
 use snapshot::{BlockView, Changes, KindSnapshot};
 pub use snapshot::{Encoding, Snapshot, SnapshotChunks};
 
-/// Where an object sits in output order.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ObjectKey {
-    /// Namespace (empty for cluster-scoped objects).
-    pub namespace: Box<str>,
-    /// Object name.
-    pub name: Box<str>,
-}
-
-impl ObjectKey {
-    /// Bytes of its strings on the heap.
-    pub fn heap_size(&self) -> usize {
-        self.namespace.len() + self.name.len()
-    }
-
-    /// Builds a key from metadata fields.
-    pub fn new(namespace: Option<&str>, name: Option<&str>) -> Self {
-        ObjectKey {
-            namespace: namespace.unwrap_or("").into(),
-            name: name.unwrap_or("").into(),
-        }
-    }
-}
-
 /// What the store knows about one object besides its lines.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Entry {
     /// `metadata.uid`.
-    pub uid: Box<str>,
+    pub uid: Uid,
     /// `metadata.resourceVersion` of the rendered state.
-    pub resource_version: Box<str>,
+    pub resource_version: Version,
     /// Join facts for kinds that have them (see [`ObjectIndex`]).
     pub index: Option<Box<ObjectIndex>>,
 }
 
 impl Entry {
-    /// Bytes held for it: the entry (with its reference counts), its strings and its index.
+    /// Bytes it holds on the heap (its strings and its index; the entry itself sits in its slot).
     pub fn heap_size(&self) -> usize {
         let index = self
             .index
             .as_ref()
             .map_or(0, |i| size_of::<ObjectIndex>() + i.node.len());
-        2 * size_of::<usize>() + size_of::<Entry>() + self.uid.len() + self.resource_version.len() + index
+        self.uid.heap_size() + self.resource_version.heap_size() + index
     }
 
-    fn new(uid: &str, rv: &str, rendered: &mut Rendered) -> Arc<Entry> {
-        Arc::new(Entry {
-            uid: uid.into(),
-            resource_version: rv.into(),
+    fn new(uid: &str, rv: &str, rendered: &mut Rendered) -> Entry {
+        Entry {
+            uid: Uid::new(uid),
+            resource_version: Version::new(rv),
             index: rendered.index.take(),
-        })
+        }
     }
 }
 
@@ -98,17 +76,9 @@ pub enum ApplyOutcome {
     Stale,
 }
 
-/// True when `new` should replace `held`.
-fn is_newer(new: &str, held: &str) -> bool {
-    match (new.parse::<u64>(), held.parse::<u64>()) {
-        (Ok(n), Ok(h)) => n > h,
-        _ => new != held,
-    }
-}
-
 /// True when an update (uid, rv) must be ignored given what is held.
 fn is_stale(held: &Entry, uid: &str, rv: &str) -> bool {
-    held.uid.as_ref() == uid && !is_newer(rv, &held.resource_version)
+    held.uid.is(uid) && !held.resource_version.is_older_than(rv)
 }
 
 #[derive(Default)]
@@ -136,7 +106,7 @@ impl ScopeState {
         Some((b, i))
     }
 
-    fn entry(&self, key: &ObjectKey) -> Option<&Arc<Entry>> {
+    fn entry(&self, key: &ObjectKey) -> Option<&Entry> {
         self.locate(key).map(|(b, i)| &self.blocks[b].slots()[i].entry)
     }
 
@@ -151,7 +121,7 @@ impl ScopeState {
         families: usize,
         at: Option<(usize, Result<usize, usize>)>,
         key: ObjectKey,
-        entry: Arc<Entry>,
+        entry: Entry,
         rendered: Rendered,
     ) {
         let Some((b, pos)) = at else {
@@ -223,7 +193,7 @@ impl Scope {
             return false;
         };
         let held = &state.blocks[b].slots()[i].entry;
-        if held.uid.as_ref() != uid && !uid.is_empty() {
+        if !held.uid.is(uid) && !uid.is_empty() {
             return false;
         }
         state.blocks[b].remove(i);
@@ -241,7 +211,7 @@ impl Scope {
             let before = state.blocks.len();
             let mut i = 0;
             while i < state.blocks[b].slots().len() {
-                if keep(&state.blocks[b].slots()[i].entry.uid) {
+                if state.blocks[b].slots()[i].entry.uid.with_str(&keep) {
                     i += 1;
                 } else {
                     state.blocks[b].remove(i);
@@ -292,12 +262,12 @@ impl Scope {
     }
 
     /// The entry held for a key, if any (resourceVersion checks, joins, tests).
-    pub fn get(&self, key: &ObjectKey) -> Option<Arc<Entry>> {
+    pub fn get(&self, key: &ObjectKey) -> Option<Entry> {
         self.read().entry(key).cloned()
     }
 
     /// The held entry and its lines, for a relist that keeps them.
-    fn held(&self, key: &ObjectKey) -> Option<(Arc<Entry>, OwnedSource)> {
+    fn held(&self, key: &ObjectKey) -> Option<(Entry, OwnedSource)> {
         let state = self.read();
         let (b, i) = state.locate(key)?;
         let block = &state.blocks[b];
@@ -349,7 +319,7 @@ impl Scope {
 /// in a map and are merged in at the commit.
 pub struct Relist {
     builder: BlockBuilder,
-    unsorted: BTreeMap<ObjectKey, (Arc<Entry>, OwnedSource)>,
+    unsorted: BTreeMap<ObjectKey, (Entry, OwnedSource)>,
     len: usize,
 }
 
@@ -358,7 +328,7 @@ impl Relist {
     /// reuses that rendering instead of rendering again.
     pub fn apply(&mut self, live: &Scope, key: ObjectKey, uid: &str, rv: &str, render: impl FnOnce() -> Rendered) {
         let (entry, source) = match live.held(&key) {
-            Some((held, source)) if held.uid.as_ref() == uid && held.resource_version.as_ref() == rv => (held, source),
+            Some((held, source)) if held.uid.is(uid) && held.resource_version.is(rv) => (held, source),
             _ => {
                 let mut rendered = render();
                 let entry = Entry::new(uid, rv, &mut rendered);
@@ -376,7 +346,7 @@ impl Relist {
         }
     }
 
-    fn add(&mut self, key: ObjectKey, entry: Arc<Entry>, source: OwnedSource) {
+    fn add(&mut self, key: ObjectKey, entry: Entry, source: OwnedSource) {
         self.len += 1;
         if self.builder.last_key().is_none_or(|last| &key > last) {
             // Compressed (and frozen) while the list goes on, so a sync never holds the whole
@@ -484,10 +454,10 @@ impl KindStore {
     }
 
     /// The entry for an object, from whichever scope holds its namespace.
-    pub fn get(&self, key: &ObjectKey) -> Option<Arc<Entry>> {
+    pub fn get(&self, key: &ObjectKey) -> Option<Entry> {
         self.scopes
             .iter()
-            .find(|s| s.namespace.is_none() || s.namespace.as_deref() == Some(&*key.namespace))
+            .find(|s| s.namespace.is_none() || s.namespace.as_deref() == Some(key.namespace()))
             .and_then(|s| s.get(key))
     }
 
@@ -719,7 +689,7 @@ mod tests {
             scope.apply(key.clone(), "u", "11", || Rendered::from_families(&["a 11\n", ""])),
             ApplyOutcome::Stored
         );
-        assert_eq!(scope.get(&key).unwrap().resource_version.as_ref(), "11");
+        assert_eq!(scope.get(&key).unwrap().resource_version.to_string(), "11");
         // "100" > "99" numerically even though it sorts lower as a string.
         assert_eq!(
             scope.apply(key.clone(), "u", "100", || Rendered::from_families(&["a 100\n", ""])),
@@ -993,10 +963,11 @@ mod model_tests {
                 0 => String::new(),
                 1 => format!(
                     "{f}{{o=\"{}\",c=\"x\"}} 1\n{f}{{o=\"{}\",c=\"y\"}} 2\n",
-                    key.name, key.name
+                    key.name(),
+                    key.name()
                 ),
                 // Few distinct values, so many updates leave a family's bytes as they were.
-                v => format!("{f}{{n=\"{}\",o=\"{}\"}} {}\n", key.namespace, key.name, v % 3),
+                v => format!("{f}{{n=\"{}\",o=\"{}\"}} {}\n", key.namespace(), key.name(), v % 3),
             })
             .collect()
     }

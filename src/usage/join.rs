@@ -25,7 +25,7 @@ fn expected_nodes(nodes: Option<&KindStore>, cutoff: i64) -> HashSet<Box<str>> {
                 && index.live
                 && index.created <= cutoff
             {
-                expected.insert(key.name.clone());
+                expected.insert(key.name().into());
             }
         });
     }
@@ -75,11 +75,12 @@ pub fn apply_nodes(store: &Store, mask: &Mask, body: &[u8], cutoff: i64, seq: u6
             stats.unmatched += 1;
             continue;
         };
-        if expected.contains(key.name.as_ref()) {
+        if expected.contains(key.name()) {
             stats.reported += 1;
         }
         track(&mut stats, item.timestamp);
-        relist.apply(scope, key, &node.uid, &version, || render_node(mask, &item));
+        let uid = node.uid.to_string();
+        relist.apply(scope, key, &uid, &version, || render_node(mask, &item));
     }
     scope.commit_relist(relist);
     Ok(stats)
@@ -139,9 +140,8 @@ pub fn apply_pods(store: &Store, mask: &Mask, body: &[u8], cutoff: i64, seq: u64
         }
         track(&mut stats, item.timestamp);
         let node = index.map_or("", |i| i.node.as_ref());
-        relist.apply(scope, key, &pod.uid, &version, || {
-            render_pod(mask, &item, &pod.uid, node)
-        });
+        let uid = pod.uid.to_string();
+        relist.apply(scope, key, &uid, &version, || render_pod(mask, &item, &uid, node));
     }
     scope.commit_relist(relist);
     Ok(stats)
