@@ -58,6 +58,9 @@ pub enum Command {
     Sim(SimArgs),
     /// Measure sync, memory, scrape latency and event throughput at several scales.
     Bench(BenchArgs),
+    /// Capacity per node, namespace and workload, and right-sizing, from a running exporter's
+    /// /metrics or from Prometheus.
+    Report(ReportArgs),
     /// Print the version, git commit, compiler and target.
     Version,
 }
@@ -377,6 +380,56 @@ pub struct BenchArgs {
     /// Run the exporter with this `--max-hot-lines-mib` (its default when absent).
     #[arg(long)]
     pub max_hot_lines_mib: Option<u32>,
+}
+
+/// Output formats of `report`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// A table that fits 100 columns; colour on a terminal only.
+    #[default]
+    Table,
+    /// The whole report as JSON (cores and bytes).
+    Json,
+    /// The whole report as YAML.
+    Yaml,
+    /// One view (`--view`) as CSV.
+    Csv,
+}
+
+/// Flags of `report`.
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// A running kube-state-exporter's (or KSM's) metrics URL: the state now, usage if exported.
+    #[arg(long, value_name = "URL")]
+    pub metrics_url: Option<String>,
+    /// Prometheus' URL (http://HOST:9090): the state now plus usage history over --window.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// History window for --prometheus (a Prometheus duration: 7d, 12h, 1h30m).
+    #[arg(long, default_value = "7d")]
+    pub window: String,
+    /// Label matchers added to every Prometheus query, e.g. `job="kube-state-metrics",cluster="prod"`.
+    #[arg(long, value_name = "MATCHERS")]
+    pub selector: Option<String>,
+    /// Only these namespaces (repeat or comma-separate).
+    #[arg(short = 'n', long, value_delimiter = ',')]
+    pub namespace: Vec<String>,
+    /// Only pods whose labels match (`app=web,tier!=db`); reads kube_pod_labels, so the labels
+    /// must be allowlisted (--metric-labels-allowlist=pods=[...]).
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub label_selector: Option<String>,
+    /// Row order in every section.
+    #[arg(long, value_enum, default_value_t = crate::report::build::SortKey::Cpu)]
+    pub sort: crate::report::build::SortKey,
+    /// At most N rows per section.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
+    pub output: ReportFormat,
+    /// The table `-o csv` writes.
+    #[arg(long, value_enum, default_value_t = crate::report::text::View::Containers)]
+    pub view: crate::report::text::View,
 }
 
 /// Validated family options.

@@ -22,6 +22,7 @@ pub mod logging;
 #[cfg(test)]
 mod manifests;
 pub mod render;
+pub mod report;
 pub mod server;
 pub mod sharding;
 pub mod sim;

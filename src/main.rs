@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use kube_state_exporter::cli::Command;
 use kube_state_exporter::config::{self, ParseError};
 use kube_state_exporter::exposition::Format;
-use kube_state_exporter::{app, bench, demo, logging, render, version};
+use kube_state_exporter::{app, bench, demo, logging, render, report, version};
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -91,6 +91,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run_demo(args).await,
             Command::Sim(args) => demo::run_sim(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Report(args) => report::run(args).await,
             Command::Render(_) | Command::Version => Ok(()),
         }
     });

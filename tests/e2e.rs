@@ -21,6 +21,10 @@ use kube_state_exporter::sim::{Sim, SimConfig};
 use kube_state_exporter::usage::{self, UsageConfig, UsageSettings};
 use serde_json::json;
 
+#[path = "e2e/grafana.rs"]
+mod grafana;
+#[path = "e2e/report.rs"]
+mod report;
 #[path = "e2e/sharding.rs"]
 mod sharding;
 

@@ -17,13 +17,15 @@ pub(super) const LOCAL_APISERVICES: [(&str, &str, i32, i32); 5] = [
 /// Inputs of [`node`].
 pub(super) const REGION: &str = "eu-central-1";
 pub(super) const ZONES: [&str; 3] = ["eu-central-1a", "eu-central-1b", "eu-central-1c"];
-/// (instance type, cpus, memory GiB)
+/// (instance type, cpus, memory GiB). Pods are placed at random, not by a scheduler, so nodes
+/// are sized for ~30 pods at the catalogs' requests (about 0.7 cores and 1 GiB a pod) with
+/// room for the spread: 40–70% requested, never over, as a scheduled cluster looks.
 pub(super) const WORKER_TYPES: [(&str, u32, u32); 5] = [
-    ("m6i.2xlarge", 8, 32),
-    ("m6i.4xlarge", 16, 64),
-    ("c6i.4xlarge", 16, 32),
-    ("r6i.2xlarge", 8, 64),
-    ("m6a.4xlarge", 16, 64),
+    ("m6i.12xlarge", 48, 192),
+    ("m6i.16xlarge", 64, 256),
+    ("c6i.12xlarge", 48, 96),
+    ("r6i.12xlarge", 48, 384),
+    ("m6a.12xlarge", 48, 192),
 ];
 pub(super) const CONTROL_PLANE_TYPE: (&str, u32, u32) = ("m6i.xlarge", 4, 16);
 

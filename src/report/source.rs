@@ -1,0 +1,319 @@
+//! Where the report's figures come from: a running exporter's `/metrics`, or the Prometheus
+//! HTTP API (current state plus usage history over a window).
+
+use std::io::Read;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+
+use super::build::{ContainerHistory, History, NodeHistory};
+use super::inventory::FAMILIES;
+use super::samples::{Sample, Samples, parse_text};
+
+/// Every request of the report is bounded by this.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// GETs `url` over HTTP/1.1 (gzip accepted) and returns the decoded body's bytes.
+async fn get(url: &str, accept: &str) -> anyhow::Result<Vec<u8>> {
+    let uri: hyper::Uri = url.parse().with_context(|| format!("invalid URL {url:?}"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some(other) => {
+            bail!("{url}: only http:// is supported here, not {other}:// (put a local port-forward or proxy in front)")
+        }
+        None => bail!("{url}: the URL needs a scheme, e.g. http://{url}"),
+    }
+    let host = uri.host().context("URL without a host")?;
+    let port = uri.port_u16().unwrap_or(80);
+    let fetch = async {
+        let stream = tokio::net::TcpStream::connect((host, port))
+            .await
+            .with_context(|| format!("connecting to {host}:{port}"))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        let driver = tokio::spawn(conn);
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let request = hyper::Request::get(path)
+            .header("host", format!("{host}:{port}"))
+            .header("accept", accept)
+            .header("accept-encoding", "gzip")
+            .header(
+                "user-agent",
+                concat!("kube-state-exporter-report/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Empty::<Bytes>::new())?;
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        let gzip = response
+            .headers()
+            .get("content-encoding")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let body = response.into_body().collect().await?.to_bytes();
+        driver.abort();
+        if !status.is_success() {
+            let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+            bail!("GET {url}: {status}: {}", text.trim());
+        }
+        let mut out = Vec::new();
+        if gzip {
+            flate2::read::GzDecoder::new(&body[..])
+                .read_to_end(&mut out)
+                .with_context(|| format!("GET {url}: invalid gzip body"))?;
+        } else {
+            out = body.to_vec();
+        }
+        anyhow::Ok(out)
+    };
+    tokio::time::timeout(TIMEOUT, fetch)
+        .await
+        .map_err(|_| anyhow::anyhow!("GET {url}: no answer within {}s", TIMEOUT.as_secs()))?
+}
+
+/// Reads the report's families from an exporter's (or KSM's) `/metrics`; a URL without a path
+/// gets `/metrics`.
+pub async fn from_metrics_url(url: &str) -> anyhow::Result<Samples> {
+    let url = match url.parse::<hyper::Uri>() {
+        Ok(uri) if uri.path() == "/" && !url.ends_with('/') => format!("{url}/metrics"),
+        _ => url.to_string(),
+    };
+    let body = get(&url, "text/plain;version=0.0.4").await?;
+    let text = std::str::from_utf8(&body).with_context(|| format!("{url}: the body is not UTF-8"))?;
+    if text.trim_start().starts_with('<') {
+        bail!("{url}: answered HTML, not the Prometheus text format (is this the metrics port?)");
+    }
+    let samples = parse_text(text, |name| FAMILIES.contains(&name)).with_context(|| url.clone())?;
+    if !samples.has("kube_pod_container_resource_requests") && !samples.has("kube_node_status_allocatable") {
+        bail!(
+            "{url}: no kube_pod_container_resource_requests and no kube_node_status_allocatable: \
+             this is not a kube-state-metrics endpoint serving pods and nodes"
+        );
+    }
+    Ok(samples)
+}
+
+/// The Prometheus HTTP API.
+pub struct Prometheus {
+    base: String,
+    /// Matchers added to every selector (`job="kube-state-metrics",cluster="prod"`).
+    matchers: String,
+}
+
+impl Prometheus {
+    /// `base` is Prometheus' URL (`http://prometheus:9090`); `selector` extra matchers, with or
+    /// without braces.
+    pub fn new(base: &str, selector: Option<&str>) -> anyhow::Result<Prometheus> {
+        let matchers = selector
+            .map(|s| {
+                s.trim()
+                    .trim_start_matches('{')
+                    .trim_end_matches('}')
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_default();
+        if matchers.contains(['{', '}']) {
+            bail!(
+                "--selector {matchers:?}: give label matchers only, e.g. job=\"kube-state-metrics\",cluster=\"prod\""
+            );
+        }
+        Ok(Prometheus {
+            base: base.trim_end_matches('/').to_string(),
+            matchers,
+        })
+    }
+
+    /// `name{extra,<user matchers>}`.
+    fn selector(&self, name: &str, extra: &str) -> String {
+        let parts: Vec<&str> = [extra, self.matchers.as_str()]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect();
+        format!("{name}{{{}}}", parts.join(","))
+    }
+
+    /// One instant query; each result series as a sample named after `name`.
+    async fn query(&self, query: &str, name: &str) -> anyhow::Result<Vec<Sample>> {
+        let url = format!("{}/api/v1/query?query={}", self.base, percent_encode(query));
+        let body = get(&url, "application/json").await?;
+        let answer: serde_json::Value =
+            serde_json::from_slice(&body).with_context(|| format!("{}: the answer is not JSON", self.base))?;
+        if answer["status"] != "success" {
+            bail!(
+                "Prometheus refused {query}: {} {}",
+                answer["errorType"].as_str().unwrap_or(""),
+                answer["error"].as_str().unwrap_or("")
+            );
+        }
+        let result = answer["data"]["result"]
+            .as_array()
+            .with_context(|| format!("Prometheus answered {query} without a vector result"))?;
+        let mut samples = Vec::with_capacity(result.len());
+        for series in result {
+            let labels = series["metric"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(k, _)| k.as_str() != "__name__")
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let value = series["value"][1]
+                .as_str()
+                .and_then(|v| match v {
+                    "+Inf" => Some(f64::INFINITY),
+                    "-Inf" => Some(f64::NEG_INFINITY),
+                    v => v.parse().ok(),
+                })
+                .with_context(|| format!("Prometheus answered {query} with a value that is not a number"))?;
+            samples.push(Sample {
+                name: name.to_string(),
+                labels,
+                value,
+            });
+        }
+        Ok(samples)
+    }
+
+    /// The current state: the report's families as Prometheus holds them now.
+    pub async fn current(&self) -> anyhow::Result<Samples> {
+        let queries = FAMILIES.iter().map(|family| async move {
+            let samples = self.query(&self.selector(family, ""), family).await?;
+            anyhow::Ok(samples)
+        });
+        let mut out = Samples::default();
+        for samples in futures::future::try_join_all(queries).await? {
+            for sample in samples {
+                out.push(sample);
+            }
+        }
+        if !out.has("kube_pod_container_resource_requests") && !out.has("kube_node_status_allocatable") {
+            bail!(
+                "Prometheus at {} has no kube_pod_container_resource_requests and no kube_node_status_allocatable{}: \
+                 is it scraping kube-state-exporter (or KSM)?",
+                self.base,
+                if self.matchers.is_empty() {
+                    String::new()
+                } else {
+                    format!(" matching {{{}}}", self.matchers)
+                }
+            );
+        }
+        Ok(out)
+    }
+
+    /// Usage statistics over `window` (a Prometheus duration: `7d`, `12h`).
+    pub async fn history(&self, window: &str) -> anyhow::Result<History> {
+        let container =
+            |resource: &str| self.selector("kube_pod_container_resource_usage", &format!("resource=\"{resource}\""));
+        let node = |resource: &str| self.selector("kube_node_resource_usage", &format!("resource=\"{resource}\""));
+        let (cpu, memory) = (container("cpu"), container("memory"));
+        let (node_cpu, node_memory) = (node("cpu"), node("memory"));
+        let queries = [
+            format!("quantile_over_time(0.5, {cpu}[{window}])"),
+            format!("quantile_over_time(0.95, {cpu}[{window}])"),
+            format!("quantile_over_time(0.99, {cpu}[{window}])"),
+            format!("max_over_time({cpu}[{window}])"),
+            format!("max_over_time({memory}[{window}])"),
+            format!("quantile_over_time(0.95, {node_cpu}[{window}])"),
+            format!("max_over_time({node_cpu}[{window}])"),
+            format!("max_over_time({node_memory}[{window}])"),
+        ];
+        let answers = futures::future::try_join_all(queries.iter().map(|q| self.query(q, "history"))).await?;
+        let mut history = History {
+            window: window.to_string(),
+            ..History::default()
+        };
+        let larger = |slot: &mut Option<f64>, v: f64| *slot = Some(slot.map_or(v, |old: f64| old.max(v)));
+        type Pick = fn(&mut ContainerHistory) -> &mut Option<f64>;
+        let container_fields: [Pick; 5] = [
+            |h| &mut h.cpu_p50,
+            |h| &mut h.cpu_p95,
+            |h| &mut h.cpu_p99,
+            |h| &mut h.cpu_max,
+            |h| &mut h.memory_peak,
+        ];
+        for (samples, field) in answers[..5].iter().zip(container_fields) {
+            for s in samples {
+                let key = (
+                    s.label("namespace").to_string(),
+                    s.label("pod").to_string(),
+                    s.label("container").to_string(),
+                );
+                // A pod recreated under its name in the window has two uids: the busier counts.
+                larger(field(history.containers.entry(key).or_default()), s.value);
+            }
+        }
+        type NodePick = fn(&mut NodeHistory) -> &mut Option<f64>;
+        let node_fields: [NodePick; 3] = [|h| &mut h.cpu_p95, |h| &mut h.cpu_max, |h| &mut h.memory_peak];
+        for (samples, field) in answers[5..].iter().zip(node_fields) {
+            for s in samples {
+                larger(
+                    field(history.nodes.entry(s.label("node").to_string()).or_default()),
+                    s.value,
+                );
+            }
+        }
+        Ok(history)
+    }
+}
+
+/// Percent-encodes a query parameter (RFC 3986 unreserved characters stay).
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Checks a Prometheus duration (`7d`, `1h30m`, `90s`) before any query is sent.
+pub fn check_window(window: &str) -> anyhow::Result<()> {
+    let mut rest = window;
+    let mut valid = !rest.is_empty();
+    while valid && !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let after = &rest[digits..];
+        let letters = after.len() - after.trim_start_matches(|c: char| c.is_ascii_alphabetic()).len();
+        valid = digits > 0 && ["ms", "s", "m", "h", "d", "w", "y"].contains(&&after[..letters]);
+        rest = &after[letters..];
+    }
+    if valid {
+        Ok(())
+    } else {
+        bail!("--window {window:?}: not a Prometheus duration (e.g. 7d, 12h, 1h30m)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_checked() {
+        for ok in ["7d", "12h", "1h30m", "90s", "500ms", "2w"] {
+            check_window(ok).unwrap();
+        }
+        for bad in ["", "7", "d", "7days", "1.5h", "-1h"] {
+            assert!(check_window(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn selectors_take_user_matchers() {
+        let p = Prometheus::new("http://p:9090/", Some("{job=\"ksm\", cluster=\"prod\"}")).unwrap();
+        assert_eq!(
+            p.selector("kube_pod_container_resource_usage", "resource=\"cpu\""),
+            "kube_pod_container_resource_usage{resource=\"cpu\",job=\"ksm\", cluster=\"prod\"}"
+        );
+        assert_eq!(Prometheus::new("http://p", None).unwrap().selector("x", ""), "x{}");
+        assert!(Prometheus::new("http://p", Some("a{b}")).is_err());
+        assert_eq!(percent_encode("a{b=\"c d\"}[7d]"), "a%7Bb%3D%22c%20d%22%7D%5B7d%5D");
+    }
+}
