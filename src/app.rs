@@ -107,7 +107,8 @@ impl RunningExporter {
             config.sharding.server_side(),
         )
         .context("building the Kubernetes client")?;
-        let state = AppState::new(store.clone(), telemetry.clone(), server_options.max_concurrent_scrapes);
+        let state = AppState::new(store.clone(), telemetry.clone(), server_options.max_concurrent_scrapes)
+            .with_report(config.listen.report);
         let listen = &config.listen;
         let main_listener = server::bind(&listen.host, listen.port)
             .await
@@ -232,19 +233,7 @@ pub async fn client_from_args(args: &RunArgs) -> anyhow::Result<Client> {
 
 /// The client configuration from `--kubeconfig`/`KUBECONFIG`/in-cluster config and `--apiserver`.
 pub async fn kube_config_from_args(args: &RunArgs) -> anyhow::Result<kube::Config> {
-    let mut config = match &args.kubeconfig {
-        Some(path) => {
-            let kubeconfig = kube::config::Kubeconfig::read_from(path)
-                .with_context(|| format!("--kubeconfig: cannot read {}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-                .await
-                .with_context(|| format!("--kubeconfig: cannot use {}", path.display()))?
-        }
-        None => kube::Config::infer().await.context(
-            "no Kubernetes configuration found: pass --kubeconfig, set KUBECONFIG, run in a cluster, \
-             or try `kube-state-exporter demo` for a simulated cluster",
-        )?,
-    };
+    let mut config = kube_config(args.kubeconfig.as_deref()).await?;
     if let Some(url) = &args.apiserver {
         config.cluster_url = url
             .parse()
@@ -284,6 +273,24 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     exporter.shutdown().await;
     Ok(())
+}
+
+/// The client configuration from a kubeconfig file, else `KUBECONFIG`, `~/.kube/config` or the
+/// in-cluster service account.
+pub async fn kube_config(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Config> {
+    match kubeconfig {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("--kubeconfig: cannot read {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+                .await
+                .with_context(|| format!("--kubeconfig: cannot use {}", path.display()))
+        }
+        None => kube::Config::infer().await.context(
+            "no Kubernetes configuration found: pass --kubeconfig, set KUBECONFIG, run in a cluster, \
+             or try `kube-state-exporter demo` for a simulated cluster",
+        ),
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -145,6 +145,24 @@ pub struct ListenArgs {
     /// listeners close; new connections are refused at once.
     #[arg(long, default_value = "10s")]
     pub shutdown_grace_period: String,
+    /// Serve the capacity report (`kube-state-exporter report`'s page) at /report on the metrics
+    /// port, read-only, behind the same TLS and auth; `?namespace=`, `?top=`, `?format=json`.
+    #[arg(long)]
+    pub report: bool,
+}
+
+impl ListenArgs {
+    /// Both listeners on 127.0.0.1 at ports the system picks: for an exporter run inside
+    /// another command (the report's cluster snapshot) or a test.
+    pub fn loopback() -> ListenArgs {
+        ListenArgs {
+            host: "127.0.0.1".into(),
+            port: 0,
+            telemetry_host: "127.0.0.1".into(),
+            telemetry_port: 0,
+            ..ListenArgs::default()
+        }
+    }
 }
 
 impl Default for ListenArgs {
@@ -162,6 +180,7 @@ impl Default for ListenArgs {
             server_read_header_timeout: "5s".into(),
             max_concurrent_scrapes: 10,
             shutdown_grace_period: "10s".into(),
+            report: false,
         }
     }
 }
@@ -394,6 +413,8 @@ pub enum ReportFormat {
     Yaml,
     /// One view (`--view`) as CSV.
     Csv,
+    /// One self-contained page (inline SVG charts, no network): `-o html > report.html`.
+    Html,
 }
 
 /// Flags of `report`.
@@ -405,9 +426,18 @@ pub struct ReportArgs {
     /// Prometheus' URL (http://HOST:9090): the state now plus usage history over --window.
     #[arg(long, value_name = "URL")]
     pub prometheus: Option<String>,
+    /// Read the cluster itself (one list of pods, nodes, ReplicaSets and Jobs and one
+    /// metrics.k8s.io read) with this kubeconfig; without any source flag, `KUBECONFIG`,
+    /// ~/.kube/config or the in-cluster service account.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
     /// History window for --prometheus (a Prometheus duration: 7d, 12h, 1h30m).
     #[arg(long, default_value = "7d")]
     pub window: String,
+    /// With --prometheus: the report as of this time (RFC 3339 or unix seconds) instead of now;
+    /// the window ends there.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
     /// Label matchers added to every Prometheus query, e.g. `job="kube-state-metrics",cluster="prod"`.
     #[arg(long, value_name = "MATCHERS")]
     pub selector: Option<String>,

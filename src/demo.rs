@@ -141,6 +141,7 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
             port: args.port,
             telemetry_host: args.telemetry_host.clone(),
             telemetry_port: args.telemetry_port,
+            report: true,
             ..ListenArgs::default()
         },
         cache_plain_lines: false,
@@ -155,6 +156,7 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     println!("kube-state-exporter demo: simulated API server at {}", sim.url());
     println!("metrics:   http://{host}:{}/metrics", exporter.metrics_addr.port());
     println!("readiness: http://{host}:{}/readyz", exporter.metrics_addr.port());
+    println!("report:    http://{host}:{}/report", exporter.metrics_addr.port());
     println!("telemetry: http://{host}:{}/metrics", exporter.telemetry_addr.port());
     println!("press Ctrl-C to stop");
     tokio::select! {

@@ -81,13 +81,7 @@ fn exporter_config(sim_url: &str, families: FamilyOptions) -> ExporterConfig {
         namespaces: Vec::new(),
         page_size: 50,
         namespaces_denylist: Vec::new(),
-        listen: ListenArgs {
-            host: "127.0.0.1".into(),
-            port: 0,
-            telemetry_host: "127.0.0.1".into(),
-            telemetry_port: 0,
-            ..ListenArgs::default()
-        },
+        listen: ListenArgs::loopback(),
         usage: None,
         cache_plain_lines: false,
         max_hot_lines_bytes: kube_state_exporter::store::precompress::DEFAULT_HOT_BUDGET,

@@ -5,6 +5,7 @@
 //! the cluster from them, [`build`] computes the rows, [`text`] prints them.
 
 pub mod build;
+pub mod html;
 pub mod inventory;
 pub mod samples;
 pub mod source;
@@ -30,28 +31,50 @@ pub async fn make(args: &ReportArgs) -> anyhow::Result<Report> {
         sort: args.sort,
         top: args.top,
     };
-    match (&args.metrics_url, &args.prometheus) {
-        (Some(url), None) => {
-            let samples = source::from_metrics_url(url).await?;
-            Ok(build::build(&Inventory::from_samples(&samples), None, &filter, url))
-        }
-        (None, Some(url)) => {
-            source::check_window(&args.window)?;
-            let prometheus = source::Prometheus::new(url, args.selector.as_deref())?;
-            let (current, history) = tokio::try_join!(prometheus.current(), prometheus.history(&args.window))?;
-            Ok(build::build(
-                &Inventory::from_samples(&current),
-                Some(&history),
-                &filter,
-                url,
-            ))
-        }
-        (Some(_), Some(_)) => bail!("give one source: --metrics-url or --prometheus, not both"),
-        (None, None) => bail!(
-            "give a source: --metrics-url http://HOST:8080/metrics (a running kube-state-exporter or KSM) \
-             or --prometheus http://HOST:9090 (with usage history over --window)"
-        ),
+    let sources = [
+        args.metrics_url.is_some(),
+        args.prometheus.is_some(),
+        args.kubeconfig.is_some(),
+    ];
+    if sources.iter().filter(|s| **s).count() > 1 {
+        bail!("give one source: --metrics-url, --prometheus or --kubeconfig");
     }
+    if args.at.is_some() && args.prometheus.is_none() {
+        bail!("--at needs --prometheus: the other sources have the present only");
+    }
+    if let Some(url) = &args.metrics_url {
+        let samples = source::from_metrics_url(url).await?;
+        return Ok(build::build(&Inventory::from_samples(&samples), None, &filter, url));
+    }
+    if let Some(url) = &args.prometheus {
+        source::check_window(&args.window)?;
+        let mut prometheus = source::Prometheus::new(url, args.selector.as_deref())?;
+        if let Some(at) = &args.at {
+            prometheus = prometheus.at(source::parse_time(at)?);
+        }
+        let (current, history) = tokio::try_join!(prometheus.current(), prometheus.history(&args.window))?;
+        return Ok(build::build(
+            &Inventory::from_samples(&current),
+            Some(&history),
+            &filter,
+            url,
+        ));
+    }
+    let kube = crate::app::kube_config(args.kubeconfig.as_deref()).await?;
+    let name = format!("cluster {}", kube.cluster_url);
+    let samples = source::from_cluster(kube, &filter.namespaces).await?;
+    Ok(build::build(&Inventory::from_samples(&samples), None, &filter, &name))
+}
+
+/// The report of this exporter's own store (`/report`): the state now, no history.
+pub fn live(store: &crate::store::Store, filter: &Filter) -> anyhow::Result<Report> {
+    let samples = source::from_store(store)?;
+    Ok(build::build(
+        &Inventory::from_samples(&samples),
+        None,
+        filter,
+        "this exporter",
+    ))
 }
 
 /// Renders `report` in `format`.
@@ -61,6 +84,7 @@ pub fn render(report: &Report, args: &ReportArgs) -> anyhow::Result<String> {
         ReportFormat::Json => serde_json::to_string_pretty(report)? + "\n",
         ReportFormat::Yaml => serde_saphyr::to_string(report)?,
         ReportFormat::Csv => text::csv(report, args.view),
+        ReportFormat::Html => html::page(report),
     })
 }
 

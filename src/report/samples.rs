@@ -73,23 +73,76 @@ pub struct ParseError {
 /// Parses a text-format body, keeping the samples whose name `keep` accepts. Lines of other
 /// families are skipped without being split, so a 100k-pod body costs a scan, not a parse.
 pub fn parse_text(body: &str, keep: impl Fn(&str) -> bool) -> Result<Samples, ParseError> {
-    let mut samples = Samples::default();
-    for (index, line) in body.lines().enumerate() {
+    let mut parser = LineParser::new(keep);
+    parser.feed(body.as_bytes())?;
+    parser.finish()
+}
+
+/// [`parse_text`] fed in pieces cut anywhere (a scrape's chunks), holding only the samples kept
+/// and one unfinished line.
+pub struct LineParser<F> {
+    keep: F,
+    samples: Samples,
+    carry: Vec<u8>,
+    line: usize,
+}
+
+impl<F: Fn(&str) -> bool> LineParser<F> {
+    /// A parser keeping the samples whose name `keep` accepts.
+    pub fn new(keep: F) -> Self {
+        LineParser {
+            keep,
+            samples: Samples::default(),
+            carry: Vec::new(),
+            line: 0,
+        }
+    }
+
+    /// Parses the complete lines of `piece` (with what the last piece left unfinished).
+    pub fn feed(&mut self, mut piece: &[u8]) -> Result<(), ParseError> {
+        while let Some(end) = piece.iter().position(|b| *b == b'\n') {
+            if self.carry.is_empty() {
+                self.line_done(&piece[..end])?;
+            } else {
+                self.carry.extend_from_slice(&piece[..end]);
+                let line = std::mem::take(&mut self.carry);
+                self.line_done(&line)?;
+            }
+            piece = &piece[end + 1..];
+        }
+        self.carry.extend_from_slice(piece);
+        Ok(())
+    }
+
+    /// Parses a last line without a newline and returns what was kept.
+    pub fn finish(mut self) -> Result<Samples, ParseError> {
+        if !self.carry.is_empty() {
+            let line = std::mem::take(&mut self.carry);
+            self.line_done(&line)?;
+        }
+        Ok(self.samples)
+    }
+
+    fn line_done(&mut self, raw: &[u8]) -> Result<(), ParseError> {
+        self.line += 1;
+        let error = |line: usize, reason: &'static str, text: &[u8]| ParseError {
+            line,
+            reason,
+            text: String::from_utf8_lossy(&text[..text.len().min(200)]).into_owned(),
+        };
+        let line = std::str::from_utf8(raw).map_err(|_| error(self.line, "not UTF-8", raw))?;
+        let line = line.strip_suffix('\r').unwrap_or(line);
         if line.is_empty() || line.starts_with('#') {
-            continue;
+            return Ok(());
         }
         let name_end = line.find(['{', ' ']).unwrap_or(line.len());
-        if !keep(&line[..name_end]) {
-            continue;
+        if !(self.keep)(&line[..name_end]) {
+            return Ok(());
         }
-        let sample = parse_line(line).map_err(|reason| ParseError {
-            line: index + 1,
-            reason,
-            text: line.chars().take(200).collect(),
-        })?;
-        samples.push(sample);
+        let sample = parse_line(line).map_err(|reason| error(self.line, reason, raw))?;
+        self.samples.push(sample);
+        Ok(())
     }
-    Ok(samples)
 }
 
 fn parse_line(line: &str) -> Result<Sample, &'static str> {
@@ -198,6 +251,22 @@ mod tests {
         assert_eq!(samples.of("kube_w")[0].label("a"), "}");
         assert_eq!(samples.of("kube_w")[0].value, f64::NEG_INFINITY);
         assert!(!samples.has("other_family"), "skipped families are not kept");
+    }
+
+    #[test]
+    fn pieces_cut_anywhere_parse_as_the_whole() {
+        let body = "kube_a{x=\"1\"} 1\n# HELP kube_b b\nkube_b 2\nkube_c{y=\"é\"} 3";
+        let whole = parse_text(body, |_| true).unwrap();
+        for cut in 0..body.len() {
+            let mut parser = LineParser::new(|_: &str| true);
+            parser.feed(&body.as_bytes()[..cut]).unwrap();
+            parser.feed(&body.as_bytes()[cut..]).unwrap();
+            let pieces = parser.finish().unwrap();
+            for name in ["kube_a", "kube_b", "kube_c"] {
+                assert_eq!(pieces.of(name), whole.of(name), "cut at {cut}");
+            }
+        }
+        assert_eq!(whole.of("kube_c")[0].label("y"), "é");
     }
 
     #[test]

@@ -11,7 +11,12 @@ use hyper_util::rt::TokioIo;
 
 use super::build::{ContainerHistory, History, NodeHistory};
 use super::inventory::FAMILIES;
-use super::samples::{Sample, Samples, parse_text};
+use super::samples::{LineParser, Sample, Samples, parse_text};
+use crate::app::{ExporterConfig, RunningExporter};
+use crate::cli::{FamilyArgs, ListenArgs};
+use crate::exposition::Format;
+use crate::store::{Encoding, Store};
+use crate::usage::{self, UsageConfig, UsageSettings};
 
 /// Every request of the report is bounded by this.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -93,9 +98,94 @@ pub async fn from_metrics_url(url: &str) -> anyhow::Result<Samples> {
     Ok(samples)
 }
 
+/// The store kinds whose families the report reads (objects and metrics.k8s.io usage).
+const STORE_KINDS: &[&str] = &["nodes", "pods", "replicasets", "jobs", "nodemetrics", "podmetrics"];
+
+/// Reads the report's families from this exporter's own store, as a plain scrape of the kinds
+/// that carry them would (for `/report`). Blocking: the caller runs it off the async workers.
+pub fn from_store(store: &Store) -> anyhow::Result<Samples> {
+    let snapshot = store.snapshot(|kind| STORE_KINDS.contains(&kind));
+    let mut parser = LineParser::new(|name: &str| FAMILIES.contains(&name));
+    for chunk in snapshot.into_chunks(Format::Text, Encoding::Identity, 256 * 1024) {
+        parser.feed(&chunk).context("the exporter's own exposition")?;
+    }
+    Ok(parser.finish()?)
+}
+
+/// A one-shot snapshot of the cluster itself: the exporter's own pipeline runs in this process
+/// (on 127.0.0.1, an ephemeral port) until the pods, nodes, ReplicaSets and Jobs are listed
+/// and metrics.k8s.io was read once, then its `/metrics` is read and it stops.
+pub async fn from_cluster(kube: kube::Config, namespaces: &[String]) -> anyhow::Result<Samples> {
+    let families = FamilyArgs {
+        resources: ["pods", "nodes", "replicasets", "jobs"].map(String::from).to_vec(),
+        ..FamilyArgs::default()
+    }
+    .validate()
+    .map_err(anyhow::Error::msg)?;
+    let usage = UsageConfig {
+        client: usage::no_retry_client(kube.clone()).context("building the metrics.k8s.io client")?,
+        settings: UsageSettings::default(),
+    };
+    let exporter = RunningExporter::start(ExporterConfig {
+        kube,
+        sharding: Default::default(),
+        families,
+        namespaces: namespaces.to_vec(),
+        page_size: 500,
+        namespaces_denylist: Vec::new(),
+        listen: ListenArgs::loopback(),
+        usage: Some(usage),
+        cache_plain_lines: false,
+        max_hot_lines_bytes: crate::store::precompress::DEFAULT_HOT_BUDGET,
+    })
+    .await?;
+    let base = format!("http://{}", exporter.metrics_addr);
+    let result = async {
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        // Listed (every kind synced) and usage read once, successfully or not: an error (no
+        // metrics-server) leaves the usage columns empty and the report says why.
+        loop {
+            let ready = get(&format!("{base}/readyz"), "text/plain").await.is_ok();
+            let polled = ready
+                && get(&format!("{base}/metrics"), "text/plain;version=0.0.4")
+                    .await
+                    .ok()
+                    .and_then(|body| String::from_utf8(body).ok())
+                    .is_some_and(|text| ["pods", "nodes"].iter().all(|r| polled_once(&text, r)));
+            if polled {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let why = get(&format!("{base}/readyz"), "text/plain")
+                    .await
+                    .err()
+                    .map(|e| format!("{e:#}"))
+                    .unwrap_or_else(|| "metrics.k8s.io was never read".into());
+                bail!("the cluster could not be listed within {}s: {why}", TIMEOUT.as_secs());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        from_metrics_url(&format!("{base}/metrics")).await
+    }
+    .await;
+    exporter.shutdown().await;
+    result
+}
+
+/// Whether `kube_metrics_api_polls_total{resource}` counts at least one poll.
+fn polled_once(text: &str, resource: &str) -> bool {
+    let prefix = format!("kube_metrics_api_polls_total{{resource=\"{resource}\",");
+    text.lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .any(|v| v >= 1.0)
+}
+
 /// The Prometheus HTTP API.
 pub struct Prometheus {
     base: String,
+    /// Evaluation time (unix seconds); now when absent.
+    at: Option<f64>,
     /// Matchers added to every selector (`job="kube-state-metrics",cluster="prod"`).
     matchers: String,
 }
@@ -120,8 +210,17 @@ impl Prometheus {
         }
         Ok(Prometheus {
             base: base.trim_end_matches('/').to_string(),
+            at: None,
             matchers,
         })
+    }
+
+    /// Every query evaluated at `unix_seconds` instead of now.
+    pub fn at(self, unix_seconds: f64) -> Prometheus {
+        Prometheus {
+            at: Some(unix_seconds),
+            ..self
+        }
     }
 
     /// `name{extra,<user matchers>}`.
@@ -135,7 +234,10 @@ impl Prometheus {
 
     /// One instant query; each result series as a sample named after `name`.
     async fn query(&self, query: &str, name: &str) -> anyhow::Result<Vec<Sample>> {
-        let url = format!("{}/api/v1/query?query={}", self.base, percent_encode(query));
+        let mut url = format!("{}/api/v1/query?query={}", self.base, percent_encode(query));
+        if let Some(at) = self.at {
+            url.push_str(&format!("&time={at:.3}"));
+        }
         let body = get(&url, "application/json").await?;
         let answer: serde_json::Value =
             serde_json::from_slice(&body).with_context(|| format!("{}: the answer is not JSON", self.base))?;
@@ -273,6 +375,19 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
+/// Reads `--at`: RFC 3339 or unix seconds.
+pub fn parse_time(text: &str) -> anyhow::Result<f64> {
+    if let Ok(seconds) = text.parse::<f64>()
+        && seconds.is_finite()
+    {
+        return Ok(seconds);
+    }
+    let ts: jiff::Timestamp = text
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--at {text:?}: give RFC 3339 (2026-12-01T00:00:00Z) or unix seconds"))?;
+    Ok(ts.as_millisecond() as f64 / 1000.0)
+}
+
 /// Checks a Prometheus duration (`7d`, `1h30m`, `90s`) before any query is sent.
 pub fn check_window(window: &str) -> anyhow::Result<()> {
     let mut rest = window;
@@ -303,6 +418,14 @@ mod tests {
         for bad in ["", "7", "d", "7days", "1.5h", "-1h"] {
             assert!(check_window(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn times_are_rfc3339_or_unix_seconds() {
+        assert_eq!(parse_time("2026-12-01T00:00:00Z").unwrap(), 1_796_083_200.0);
+        assert_eq!(parse_time("1796083200.5").unwrap(), 1_796_083_200.5);
+        assert!(parse_time("yesterday").unwrap_err().to_string().contains("RFC 3339"));
+        assert!(parse_time("NaN").is_err());
     }
 
     #[test]

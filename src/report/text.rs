@@ -330,23 +330,23 @@ fn groups(out: &mut String, title: &'static str, rows: &[GroupRow], style: Style
             Some(w) => format!("{}/{}/{}", r.namespace, w.kind, w.name),
             None => r.namespace.clone(),
         };
-        table.row(
-            out,
-            vec![
-                name,
-                r.pods.to_string(),
-                cpu(r.requests.cpu),
-                cpu(r.usage.cpu),
-                times(r.requests_per_usage.cpu),
-                bytes(r.requests.memory),
-                bytes(r.usage.memory),
-                times(r.requests_per_usage.memory),
-                cpu(r.change.and_then(|c| c.cpu)),
-                bytes(r.change.and_then(|c| c.memory)),
-            ],
-            None,
-        );
+        table.row(out, [vec![name], group_cells(r).to_vec()].concat(), None);
     }
+}
+
+/// A namespace or workload row's figures after its name, humanised (table and page alike).
+pub fn group_cells(r: &GroupRow) -> [String; 9] {
+    [
+        r.pods.to_string(),
+        cpu(r.requests.cpu),
+        cpu(r.usage.cpu),
+        times(r.requests_per_usage.cpu),
+        bytes(r.requests.memory),
+        bytes(r.usage.memory),
+        times(r.requests_per_usage.memory),
+        cpu(r.change.and_then(|c| c.cpu)),
+        bytes(r.change.and_then(|c| c.memory)),
+    ]
 }
 
 fn containers(out: &mut String, rows: &[ContainerRow], history: bool, style: Style) {

@@ -95,6 +95,8 @@ pub struct AppState {
     pub telemetry: Arc<Telemetry>,
     /// One permit per `/metrics` response in production (`--max-concurrent-scrapes`).
     scrapes: Arc<Semaphore>,
+    /// Whether `/report` is served (`--report`).
+    report: bool,
 }
 
 impl AppState {
@@ -104,13 +106,24 @@ impl AppState {
             store,
             telemetry,
             scrapes: Arc::new(Semaphore::new(max_concurrent_scrapes.max(1))),
+            report: false,
         }
+    }
+
+    /// The same state, serving `/report` when `on`.
+    pub fn with_report(self, on: bool) -> AppState {
+        AppState { report: on, ..self }
     }
 }
 
-/// The main router (`/metrics`, health endpoints, landing page).
+/// The main router (`/metrics`, health endpoints, landing page, `/report` when on).
 pub fn main_router(state: AppState) -> Router {
-    Router::new()
+    let router = if state.report {
+        Router::new().route("/report", get(report))
+    } else {
+        Router::new()
+    };
+    router
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "OK" }))
         .route("/livez", get(|| async { "OK" }))
@@ -167,14 +180,7 @@ async fn metrics(State(state): State<AppState>, Query(query): Query<MetricsQuery
     // bounds that memory and the blocking threads making bodies.
     let Ok(permit) = state.scrapes.clone().try_acquire_owned() else {
         state.telemetry.scrapes_rejected.inc();
-        let mut r = (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many concurrent scrapes (--max-concurrent-scrapes); retry shortly\n",
-        )
-            .into_response();
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return r;
+        return too_many("scrapes");
     };
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let gzip = accepts_gzip(&headers);
@@ -229,6 +235,61 @@ async fn metrics(State(state): State<AppState>, Query(query): Query<MetricsQuery
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     response
+}
+
+/// A 503 telling the client that `--max-concurrent-scrapes` responses are in production.
+fn too_many(what: &str) -> Response {
+    let mut r = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("too many concurrent {what} (--max-concurrent-scrapes); retry shortly\n"),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ReportQuery {
+    namespace: Option<String>,
+    top: Option<usize>,
+    format: Option<String>,
+}
+
+/// `/report`: the capacity report of the store's current state, as a page or JSON. It reads
+/// the cache like a plain scrape of pods and nodes, so it takes a scrape permit.
+async fn report(State(state): State<AppState>, Query(query): Query<ReportQuery>) -> Response {
+    let Ok(permit) = state.scrapes.clone().try_acquire_owned() else {
+        state.telemetry.scrapes_rejected.inc();
+        return too_many("scrapes and reports");
+    };
+    let json = match query.format.as_deref() {
+        None | Some("html") => false,
+        Some("json") => true,
+        Some(other) => {
+            return (StatusCode::BAD_REQUEST, format!("format {other:?}: html or json\n")).into_response();
+        }
+    };
+    let filter = crate::report::build::Filter {
+        namespaces: split_list(&query.namespace),
+        top: query.top,
+        ..Default::default()
+    };
+    let store = state.store.clone();
+    let made = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        crate::report::live(&store, &filter)
+    })
+    .await;
+    match made {
+        Ok(Ok(report)) if json => match serde_json::to_string_pretty(&report) {
+            Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("report: {e}\n")).into_response(),
+        },
+        Ok(Ok(report)) => Html(crate::report::html::page(&report)).into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("report: {e:#}\n")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("report: {e}\n")).into_response(),
+    }
 }
 
 /// A response whose body is the given chunks, gzip-compressed on the fly when `gzip` is set

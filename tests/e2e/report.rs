@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use kube_state_exporter::cli::{Cli, Command, ReportArgs};
-use kube_state_exporter::report::{self, build::Report};
+use kube_state_exporter::report::build::{GroupRow, Report};
+use kube_state_exporter::report::{self};
 use kube_state_exporter::sim::metrics::parse_quantity;
 
 use super::*;
@@ -223,6 +224,39 @@ async fn report_from_metrics_url_matches_the_simulated_cluster() {
         .collect();
     assert!(memory.windows(2).all(|w| w[0] >= w[1]), "{memory:?}");
 
+    let (status, _) = get_text(&format!("http://{}/report", e.metrics_addr)).await;
+    assert_eq!(status, 404, "/report is off without --report");
+
+    // The cluster itself, no exporter running: the same requests, and usage read once.
+    let dir = scratch_dir("report-kubeconfig");
+    let kubeconfig = dir.join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).unwrap();
+    let snapshot = report::make(&report_args(&["--kubeconfig", kubeconfig.to_str().unwrap()]))
+        .await
+        .unwrap();
+    assert!(
+        snapshot.source.starts_with("cluster http://127.0.0.1:"),
+        "{}",
+        snapshot.source
+    );
+    assert_eq!(snapshot.cluster.pods, r.cluster.pods);
+    assert_eq!(snapshot.cluster.requested, r.cluster.requested);
+    let shape = |rows: &[GroupRow]| -> Vec<String> {
+        rows.iter()
+            .map(|w| format!("{:?} {} {:?}", w.workload, w.pods, w.requests))
+            .collect()
+    };
+    assert_eq!(shape(&snapshot.workloads), shape(&r.workloads));
+    assert!(
+        snapshot.nodes.iter().all(|n| n.used.cpu.is_some()),
+        "metrics.k8s.io read once"
+    );
+    let err = report::make(&report_args(&["--metrics-url", "http://x", "--kubeconfig", "k"]))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("give one source"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+
     // A URL that is not a metrics endpoint says so.
     let err = report::make(&report_args(&[
         "--metrics-url",
@@ -304,7 +338,6 @@ impl Drop for Prometheus {
 
 async fn start_prometheus(dir: &Path, data: &Path, target: std::net::SocketAddr) -> Prometheus {
     let config = dir.join("prometheus.yml");
-    // Live usage is dropped so the history is exactly the backfilled series.
     std::fs::write(
         &config,
         format!(
@@ -312,9 +345,7 @@ async fn start_prometheus(dir: &Path, data: &Path, target: std::net::SocketAddr)
              scrape_configs:\n\
              - job_name: kube-state-metrics\n\
              \x20 honor_labels: true\n\
-             \x20 static_configs: [{{targets: ['{target}']}}]\n\
-             \x20 metric_relabel_configs:\n\
-             \x20 - {{source_labels: [__name__], regex: 'kube_(pod_container|node)_resource_usage', action: drop}}\n"
+             \x20 static_configs: [{{targets: ['{target}']}}]\n"
         ),
     )
     .unwrap();
@@ -361,6 +392,43 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     Some(out)
 }
 
+/// Prometheus' quantile over samples: linear interpolation between ranks at q × (n − 1).
+fn quantile(q: f64, values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = q * (v.len() - 1) as f64;
+    let (lower, weight) = (rank.floor() as usize, rank - rank.floor());
+    let upper = (lower + 1).min(v.len() - 1);
+    v[lower] * (1.0 - weight) + v[upper] * weight
+}
+
+/// Every raw sample Prometheus holds for `selector` over `window` ending at `at`, per series.
+fn raw_samples(port: u16, selector: &str, window: &str, at: f64) -> Vec<(serde_json::Value, Vec<f64>)> {
+    let query: String = format!("{selector}[{window}]")
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let answer = http_get(port, &format!("/api/v1/query?query={query}&time={at:.3}")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(json["status"], "success", "{json}");
+    json["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|series| {
+            let values = series["values"].as_array().unwrap();
+            let values = values.iter().map(|p| p[1].as_str().unwrap().parse().unwrap()).collect();
+            (series["metric"].clone(), values)
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_from_prometheus_recommends_from_history() {
     let sim = metrics_sim(90, 29).await;
@@ -372,57 +440,43 @@ async fn report_from_prometheus_recommends_from_history() {
     .await;
     let truth = truth(&sim);
 
-    // History: per container j, 100 samples (i + 1) × k_j one minute apart, ending 10 min ago.
+    // An hour and a half of older history for the same series (labels as scraped, plus the
+    // target's job and instance): per container j, 100 samples (i + 1) × k_j a minute apart.
     let now = jiff::Timestamp::now().as_second() as f64;
     let start = now - 110.0 * 60.0;
+    let target = format!("job=\"kube-state-metrics\",instance=\"{}\"", e.metrics_addr);
     let mut series = Vec::new();
-    let mut expected: BTreeMap<(String, String, String), (f64, f64)> = BTreeMap::new();
-    let containers: Vec<(String, String, String)> = body
+    for (j, line) in body
         .lines()
-        .filter(|l| l.starts_with("kube_pod_container_resource_usage{") && l.contains("resource=\"cpu\""))
-        .map(|l| {
-            let label = |k: &str| {
-                let from = l.find(&format!("{k}=\"")).unwrap() + k.len() + 2;
-                l[from..from + l[from..].find('"').unwrap()].to_string()
-            };
-            (label("namespace"), label("pod"), label("container"))
-        })
-        .collect();
-    assert!(containers.len() > 20, "{} containers with usage", containers.len());
-    for (j, (ns, pod, container)) in containers.iter().enumerate() {
-        let k = 0.0005 * (j + 1) as f64;
-        let m = MIB * (j % 7 + 1) as f64;
-        let labels = format!("namespace=\"{ns}\",pod=\"{pod}\",container=\"{container}\",job=\"kube-state-metrics\"");
-        let points = |scale: f64| {
-            (0..100)
-                .map(|i| (start + 60.0 * i as f64, (i + 1) as f64 * scale))
-                .collect()
+        .filter(|l| l.starts_with("kube_pod_container_resource_usage{") || l.starts_with("kube_node_resource_usage{"))
+        .enumerate()
+    {
+        let name = &line[..line.rfind(' ').unwrap()];
+        let scale = if line.contains("resource=\"memory\"") {
+            1024.0 * 1024.0
+        } else {
+            0.0005
         };
-        series.push((
-            format!("kube_pod_container_resource_usage{{{labels},resource=\"cpu\",unit=\"core\"}}"),
-            points(k),
-        ));
-        series.push((
-            format!("kube_pod_container_resource_usage{{{labels},resource=\"memory\",unit=\"byte\"}}"),
-            points(m),
-        ));
-        // Prometheus' quantile interpolates between ranks: q × (n − 1) = 94.05 for p95.
-        let (kind, name) = truth.workload_of[&(ns.clone(), pod.clone())].clone();
-        let slot = expected
-            .entry((ns.clone(), format!("{kind}/{name}"), container.clone()))
-            .or_default();
-        *slot = (slot.0.max(95.05 * k), slot.1.max(100.0 * m));
+        let points = (0..100).map(|i| (start + 60.0 * i as f64, (i + 1) as f64 * scale * (j % 13 + 1) as f64));
+        series.push((name.replacen('{', &format!("{{{target},"), 1), points.collect()));
     }
+    assert!(series.len() > 40, "{} usage series", series.len());
     let dir = scratch_dir("report-prometheus");
     let data = dir.join("data");
     backfill(&dir, &data, &series);
     let prometheus = start_prometheus(&dir, &data, e.metrics_addr).await;
+    let port: u16 = prometheus.url.rsplit(':').next().unwrap().parse().unwrap();
+    // About a minute of live scrapes on top, every second, while the sim's usage moves.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let at = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0 - 1.0;
 
     let args = report_args(&[
         "--prometheus",
         &prometheus.url,
         "--window",
         "3h",
+        "--at",
+        &format!("{at:.3}"),
         "--selector",
         "job=\"kube-state-metrics\"",
     ]);
@@ -432,6 +486,34 @@ async fn report_from_prometheus_recommends_from_history() {
         r.cluster.pods, truth.active_pods,
         "current state from Prometheus' scrape"
     );
+    for row in &r.nodes {
+        let (cpu, _) = truth.node_requests.get(&row.node).copied().unwrap_or_default();
+        assert!(close(row.requested.cpu.unwrap_or(0.0), cpu), "{}", row.node);
+    }
+
+    // Expected: each series' statistics from its raw samples, the busiest pod per workload.
+    let mut expected: BTreeMap<(String, String, String), [f64; 5]> = BTreeMap::new();
+    for (resource, stats) in [("cpu", 0..4), ("memory", 4..5)] {
+        let selector = format!("kube_pod_container_resource_usage{{resource=\"{resource}\"}}");
+        for (metric, values) in raw_samples(port, &selector, "3h", at) {
+            assert!(values.len() > 140, "backfilled and live samples: {}", values.len());
+            let label = |k: &str| metric[k].as_str().unwrap().to_string();
+            let (kind, name) = truth.workload_of[&(label("namespace"), label("pod"))].clone();
+            let key = (label("namespace"), format!("{kind}/{name}"), label("container"));
+            let max = values.iter().copied().fold(f64::MIN, f64::max);
+            let computed = [
+                quantile(0.5, &values),
+                quantile(0.95, &values),
+                quantile(0.99, &values),
+                max,
+                max,
+            ];
+            let slot = expected.entry(key).or_insert([f64::MIN; 5]);
+            for i in stats.clone() {
+                slot[i] = slot[i].max(computed[i]);
+            }
+        }
+    }
     let mut checked = 0;
     for row in &r.containers {
         let key = (
@@ -439,13 +521,23 @@ async fn report_from_prometheus_recommends_from_history() {
             format!("{}/{}", row.workload.kind, row.workload.name),
             row.container.clone(),
         );
-        let Some(&(p95, peak)) = expected.get(&key) else {
+        let Some(&[p50, p95, p99, cpu_max, peak]) = expected.get(&key) else {
             assert!(row.recommendation.is_none(), "{key:?}: no history, no recommendation");
             continue;
         };
         let h = row.history.unwrap();
-        assert!(close(h.cpu_p95.unwrap(), p95), "{key:?}: p95 {:?} vs {p95}", h.cpu_p95);
-        assert!(close(h.memory_peak.unwrap(), peak), "{key:?}: peak");
+        for (got, want, what) in [
+            (h.cpu_p50, p50, "p50"),
+            (h.cpu_p95, p95, "p95"),
+            (h.cpu_p99, p99, "p99"),
+            (h.cpu_max, cpu_max, "max"),
+            (h.memory_peak, peak, "memory peak"),
+        ] {
+            assert!(
+                (got.unwrap() - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "{key:?}: {what} {got:?} vs {want}"
+            );
+        }
         let rec = row.recommendation.as_ref().unwrap();
         assert!(close(rec.cpu_request.unwrap(), p95.max(0.010)), "{key:?}");
         assert!(
@@ -457,16 +549,21 @@ async fn report_from_prometheus_recommends_from_history() {
             (peak * 1.3).max(rec.memory_request.unwrap())
         ));
         assert_eq!(rec.cpu_limit, None);
-        let pods = row.pods as f64;
         let change = rec.change.cpu.unwrap();
         assert!(close(
             change,
-            (rec.cpu_request.unwrap() - row.requests.cpu.unwrap_or(0.0)) * pods
+            (rec.cpu_request.unwrap() - row.requests.cpu.unwrap_or(0.0)) * row.pods as f64
         ));
         checked += 1;
     }
     assert!(checked > 10, "only {checked} containers had history");
-    // Namespaces sum their workloads' changes.
+    // Node history, and namespaces summing their workloads' changes.
+    for (metric, values) in raw_samples(port, "kube_node_resource_usage{resource=\"memory\"}", "3h", at) {
+        let node = metric["node"].as_str().unwrap();
+        let row = r.nodes.iter().find(|n| n.node == node).unwrap();
+        let peak = values.iter().copied().fold(f64::MIN, f64::max);
+        assert!(close(row.history.unwrap().memory_peak.unwrap(), peak), "{node}");
+    }
     for ns in &r.namespaces {
         let sum: f64 = r
             .containers
@@ -488,6 +585,143 @@ async fn report_from_prometheus_recommends_from_history() {
         .unwrap_err();
     assert!(format!("{err:#}").contains("not a Prometheus duration"), "{err:#}");
     drop(prometheus);
+    let _ = std::fs::remove_dir_all(&dir);
+    e.shutdown().await;
+}
+
+/// Headless Chromium as the library's probe runs it (no background networking: the machine's
+/// network is closed), in a fresh profile.
+fn chromium(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // The page's console messages and uncaught errors go to stderr as `:CONSOLE` lines.
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .args(args)
+        .output()
+        .expect("chromium not found: install Debian's `chromium` package (see .ci/run)")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_page_is_served_live_and_renders_in_chromium() {
+    let sim = metrics_sim(120, 31).await;
+    let config = kube::Config::new(sim.url().parse().unwrap());
+    let mut exporter_config = ExporterConfig {
+        usage: Some(UsageConfig {
+            client: usage::no_retry_client(config).unwrap(),
+            settings: fast_usage(),
+        }),
+        ..exporter_config(&sim.url(), options())
+    };
+    exporter_config.listen.report = true;
+    let e = RunningExporter::start(exporter_config).await.unwrap();
+    wait_ready(&e).await;
+    scrape_until(&e, "container usage", |b| {
+        b.contains("kube_pod_container_resource_usage{")
+    })
+    .await;
+
+    // The live JSON equals the report made from the same exporter's /metrics.
+    let (status, json) = get_text(&format!("http://{}/report?format=json", e.metrics_addr)).await;
+    assert_eq!(status, 200, "{json}");
+    let live: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let offline = report::make(&report_args(&["--metrics-url", &metrics_url(&e)]))
+        .await
+        .unwrap();
+    // Both through text: serde_json's float parsing is not exact to the last bit.
+    let offline: serde_json::Value = serde_json::from_str(&serde_json::to_string(&offline).unwrap()).unwrap();
+    for key in ["cluster", "namespaces", "workloads"] {
+        assert_eq!(live[key], offline[key], "{key}");
+    }
+    let (status, _) = get_text(&format!("http://{}/report?format=xml", e.metrics_addr)).await;
+    assert_eq!(status, 400);
+
+    let (status, page) = get_text(&format!("http://{}/report", e.metrics_addr)).await;
+    assert_eq!(status, 200);
+    let dir = scratch_dir("report-page");
+    let file = dir.join("report.html");
+    std::fs::write(&file, &page).unwrap();
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "self-contained: no network"
+    );
+
+    // The DOM after the page's script ran: charts drawn, the filter counted its rows, and
+    // nothing on the console.
+    let url = format!("file://{}", file.display());
+    let out = chromium(&dir, &["--dump-dom", &url]);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "chromium: {stderr}");
+    let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "console output: {console:#?}");
+    let chart = |id: &str| {
+        let from = dom
+            .find(&format!("<svg id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no {id}"));
+        dom[from..from + dom[from..].find("</svg>").unwrap()].to_string()
+    };
+    let (node_chart, namespace_chart) = (chart("node-chart"), chart("namespace-chart"));
+    let nodes = sim.list("nodes");
+    assert_eq!(
+        node_chart.matches("<g class=\"node\">").count(),
+        nodes.len(),
+        "one chart row per node"
+    );
+    for node in &nodes {
+        let name = node["metadata"]["name"].as_str().unwrap();
+        assert!(
+            node_chart.contains(&format!(">{name}</text>")),
+            "{name} labels its bars"
+        );
+    }
+    for class in ["allocatable", "requested", "limited", "used"] {
+        assert!(node_chart.contains(&format!("class=\"{class}\"")), "{class} bars drawn");
+    }
+    for ns in live["namespaces"].as_array().unwrap() {
+        let name = ns["namespace"].as_str().unwrap();
+        assert!(
+            namespace_chart.contains(&format!(">{name}</text>")),
+            "namespace {name} charted"
+        );
+    }
+    let rows = live["containers"].as_array().unwrap().len();
+    assert!(rows > 10);
+    assert!(
+        dom.contains(&format!("{rows} of {rows} containers shown")),
+        "the filter script ran: {}",
+        dom.lines().find(|l| l.contains("id=\"shown\"")).unwrap_or("")
+    );
+    // The screenshot stays under target/ as the test's artifact.
+    let png = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-page.png");
+    let out = chromium(
+        &dir,
+        &[
+            "--window-size=1280,1600",
+            &format!("--screenshot={}", png.display()),
+            &url,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shot = std::fs::read(&png).unwrap();
+    assert!(
+        shot.starts_with(b"\x89PNG") && shot.len() > 20_000,
+        "a screenshot with content"
+    );
     let _ = std::fs::remove_dir_all(&dir);
     e.shutdown().await;
 }
