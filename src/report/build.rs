@@ -56,8 +56,12 @@ impl ContainerHistory {
 /// Usage over a window for one node.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct NodeHistory {
+    /// CPU cores, median over the window.
+    pub cpu_p50: Option<f64>,
     /// CPU cores, 95th percentile.
     pub cpu_p95: Option<f64>,
+    /// CPU cores, 99th percentile.
+    pub cpu_p99: Option<f64>,
     /// CPU cores, highest sample.
     pub cpu_max: Option<f64>,
     /// Memory working set bytes, highest sample.
@@ -184,6 +188,8 @@ pub struct Report {
     pub generated_at: String,
     /// The history window, when the source has history.
     pub window: Option<String>,
+    /// The time the figures describe when it is not now (`--at`), RFC 3339.
+    pub as_of: Option<String>,
     /// Why some figures are missing, and what filters apply.
     pub notes: Vec<String>,
     /// Cluster totals (of the pods the filter keeps).
@@ -473,6 +479,7 @@ pub fn build(inv: &Inventory, history: Option<&History>, filter: &Filter, source
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
             .to_string(),
         window: history.map(|h| h.window.clone()),
+        as_of: None,
         notes,
         cluster,
         nodes,

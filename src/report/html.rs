@@ -81,10 +81,13 @@ pub fn page(report: &Report) -> String {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n",
         escape(&title)
     );
-    let window = match &report.window {
+    let mut window = match &report.window {
         Some(w) => format!("usage history over {}", escape(w)),
         None => "no usage history (current state only)".to_string(),
     };
+    if let Some(at) = &report.as_of {
+        window.push_str(&format!(", as of {}", escape(at)));
+    }
     let _ = write!(
         out,
         "<header><h1>Capacity report</h1><p class=\"meta\">Source <code id=\"source\">{}</code> · generated {} · <span id=\"window\">{window}</span></p>",

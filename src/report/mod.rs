@@ -49,16 +49,16 @@ pub async fn make(args: &ReportArgs) -> anyhow::Result<Report> {
     if let Some(url) = &args.prometheus {
         source::check_window(&args.window)?;
         let mut prometheus = source::Prometheus::new(url, args.selector.as_deref())?;
-        if let Some(at) = &args.at {
-            prometheus = prometheus.at(source::parse_time(at)?);
+        let at = args.at.as_deref().map(source::parse_time).transpose()?;
+        if let Some(at) = at {
+            prometheus = prometheus.at(at);
         }
         let (current, history) = tokio::try_join!(prometheus.current(), prometheus.history(&args.window))?;
-        return Ok(build::build(
-            &Inventory::from_samples(&current),
-            Some(&history),
-            &filter,
-            url,
-        ));
+        let mut report = build::build(&Inventory::from_samples(&current), Some(&history), &filter, url);
+        report.as_of = at
+            .and_then(|at| jiff::Timestamp::from_millisecond((at * 1000.0).round() as i64).ok())
+            .map(|t| t.to_string());
+        return Ok(report);
     }
     let kube = crate::app::kube_config(args.kubeconfig.as_deref()).await?;
     let name = format!("cluster {}", kube.cluster_url);

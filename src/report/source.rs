@@ -319,7 +319,9 @@ impl Prometheus {
             format!("quantile_over_time(0.99, {cpu}[{window}])"),
             format!("max_over_time({cpu}[{window}])"),
             format!("max_over_time({memory}[{window}])"),
+            format!("quantile_over_time(0.5, {node_cpu}[{window}])"),
             format!("quantile_over_time(0.95, {node_cpu}[{window}])"),
+            format!("quantile_over_time(0.99, {node_cpu}[{window}])"),
             format!("max_over_time({node_cpu}[{window}])"),
             format!("max_over_time({node_memory}[{window}])"),
         ];
@@ -349,7 +351,13 @@ impl Prometheus {
             }
         }
         type NodePick = fn(&mut NodeHistory) -> &mut Option<f64>;
-        let node_fields: [NodePick; 3] = [|h| &mut h.cpu_p95, |h| &mut h.cpu_max, |h| &mut h.memory_peak];
+        let node_fields: [NodePick; 5] = [
+            |h| &mut h.cpu_p50,
+            |h| &mut h.cpu_p95,
+            |h| &mut h.cpu_p99,
+            |h| &mut h.cpu_max,
+            |h| &mut h.memory_peak,
+        ];
         for (samples, field) in answers[5..].iter().zip(node_fields) {
             for s in samples {
                 larger(

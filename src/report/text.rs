@@ -175,6 +175,9 @@ pub fn table(report: &Report, style: Style) -> String {
     if let Some(window) = &report.window {
         let _ = write!(title, " · history {window}");
     }
+    if let Some(at) = &report.as_of {
+        let _ = write!(title, " · as of {at}");
+    }
     let _ = writeln!(out, "{}", style.bold(&fit(&title, WIDTH)));
     for note in &report.notes {
         wrap(&mut out, "note: ", note);

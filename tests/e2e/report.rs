@@ -482,6 +482,8 @@ async fn report_from_prometheus_recommends_from_history() {
     ]);
     let r = report::make(&args).await.unwrap();
     assert_eq!(r.window.as_deref(), Some("3h"));
+    let as_of: jiff::Timestamp = r.as_of.as_deref().unwrap().parse().unwrap();
+    assert_eq!(as_of.as_millisecond(), (at * 1000.0).round() as i64);
     assert_eq!(
         r.cluster.pods, truth.active_pods,
         "current state from Prometheus' scrape"
@@ -563,6 +565,13 @@ async fn report_from_prometheus_recommends_from_history() {
         let row = r.nodes.iter().find(|n| n.node == node).unwrap();
         let peak = values.iter().copied().fold(f64::MIN, f64::max);
         assert!(close(row.history.unwrap().memory_peak.unwrap(), peak), "{node}");
+    }
+    for (metric, values) in raw_samples(port, "kube_node_resource_usage{resource=\"cpu\"}", "3h", at) {
+        let node = metric["node"].as_str().unwrap();
+        let h = r.nodes.iter().find(|n| n.node == node).unwrap().history.unwrap();
+        assert!(close(h.cpu_p50.unwrap(), quantile(0.5, &values)), "{node} p50");
+        assert!(close(h.cpu_p95.unwrap(), quantile(0.95, &values)), "{node} p95");
+        assert!(close(h.cpu_p99.unwrap(), quantile(0.99, &values)), "{node} p99");
     }
     for ns in &r.namespaces {
         let sum: f64 = r
