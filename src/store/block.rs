@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::Bytes;
 
 use super::gzip::{Fragment, Inflater, MemberWriter};
+use super::offsets::Offsets;
 use super::{Entry, ObjectKey};
 use crate::families::Rendered;
 
@@ -214,11 +215,10 @@ pub struct Reuse<'a> {
 /// Family-major lines of a block's objects: one run per family, plus every object's offsets.
 pub struct Packed {
     objects: usize,
-    families: usize,
     runs: Box<[Arc<Run>]>,
-    /// Object-major: `ends[i * families + f]` is the end of object `i`'s lines in run `f`, so
-    /// one object's offsets for every family sit together (an update compares them all).
-    ends: Box<[u32]>,
+    /// Object-major: one object's ends for every family sit together (an update compares them
+    /// all); 2 bytes each where they fit.
+    ends: Offsets,
     len: usize,
     /// A cold run was thawed since the packing was last frozen.
     thawed: AtomicBool,
@@ -241,8 +241,8 @@ impl Packed {
         let objects = sources.len();
         // With the same objects in the same order, unchanged families keep their offsets.
         let mut ends = match &reuse {
-            Some(r) if !r.members_changed => r.packed.ends.clone(),
-            _ => vec![0u32; objects * families].into_boxed_slice(),
+            Some(r) if !r.members_changed => r.packed.ends.to_wide(),
+            _ => vec![0u32; objects * families],
         };
         let offsets_kept = reuse.as_ref().is_some_and(|r| !r.members_changed);
         let runs: Box<[Arc<Run>]> = (0..families)
@@ -268,10 +268,9 @@ impl Packed {
             .collect();
         Packed {
             objects,
-            families,
             len: runs.iter().map(|r| r.len).sum(),
             runs,
-            ends,
+            ends: Offsets::pack(ends, families),
             thawed: AtomicBool::new(false),
         }
     }
@@ -302,7 +301,7 @@ impl Packed {
         let Some(run) = self.runs.get(f) else {
             return 0..0;
         };
-        let end_at = |i: usize| self.ends.get(i * self.families + f).copied().unwrap_or(0) as usize;
+        let end_at = |i: usize| self.ends.end(i, f);
         let start = if i == 0 { 0 } else { end_at(i - 1) };
         start..end_at(i).max(start).min(run.len)
     }
@@ -390,7 +389,7 @@ impl Packed {
                 hot + r.gzip.get().map_or(0, Fragment::heap_size)
             })
             .sum();
-        runs + self.ends.len() * 4
+        runs + self.ends.heap_size()
     }
 }
 

@@ -23,6 +23,7 @@
 mod block;
 mod gzip;
 mod identity;
+mod offsets;
 pub mod precompress;
 mod snapshot;
 
