@@ -15,8 +15,34 @@ use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// (struct, field) pairs skipped: only in that struct (by its serde name), so a label or an
-/// annotation with the same key is kept. Only bookkeeping that no family reads belongs here.
-pub const SKIPPED_FIELDS: &[(&str, &str)] = &[("ObjectMeta", "managedFields")];
+/// annotation with the same key is kept. Only fields that no family reads belong here (a test
+/// renders every kind with pod templates both ways), grouped by struct. A container's
+/// environment, probes and mounts and a pod's scheduling details are most of a pod's bytes
+/// after `managedFields`, and each would otherwise be a tree of allocations per event.
+pub const SKIPPED_FIELDS: &[(&str, &str)] = &[
+    ("Container", "args"),
+    ("Container", "command"),
+    ("Container", "env"),
+    ("Container", "envFrom"),
+    ("Container", "lifecycle"),
+    ("Container", "livenessProbe"),
+    ("Container", "readinessProbe"),
+    ("Container", "resizePolicy"),
+    ("Container", "securityContext"),
+    ("Container", "startupProbe"),
+    ("Container", "terminationMessagePath"),
+    ("Container", "terminationMessagePolicy"),
+    ("Container", "volumeDevices"),
+    ("Container", "volumeMounts"),
+    ("Container", "workingDir"),
+    ("ObjectMeta", "managedFields"),
+    ("PodSpec", "affinity"),
+    ("PodSpec", "dnsConfig"),
+    ("PodSpec", "hostAliases"),
+    ("PodSpec", "readinessGates"),
+    ("PodSpec", "securityContext"),
+    ("PodSpec", "topologySpreadConstraints"),
+];
 
 /// The fields skipped in a struct of this name.
 fn skipped_in(name: &str) -> &'static [(&'static str, &'static str)] {
@@ -323,6 +349,102 @@ mod tests {
             "a label may be called anything"
         );
         assert_eq!(skipped, full);
+    }
+
+    /// Every kind carrying containers renders the same bytes whether the skipped fields were
+    /// decoded or not: no family reads them. The fixtures' containers get every skipped field.
+    #[test]
+    fn no_family_reads_a_skipped_field() {
+        use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+        use k8s_openapi::api::batch::v1::{CronJob, Job};
+        use k8s_openapi::api::core::v1::ReplicationController;
+
+        use crate::families::{EnabledFamilies, ObjectFamilies, RenderContext};
+
+        fn fill(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    if let Some(serde_json::Value::Array(containers)) = map.get_mut("containers") {
+                        for c in containers {
+                            let extra = serde_json::json!({
+                                "args": ["--port=8080"], "command": ["/app"], "workingDir": "/srv",
+                                "env": [{"name": "A", "value": "1"}, {"name": "B", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+                                "envFrom": [{"configMapRef": {"name": "cfg"}}],
+                                "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}},
+                                "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
+                                "readinessProbe": {"tcpSocket": {"port": 8080}},
+                                "startupProbe": {"exec": {"command": ["true"]}},
+                                "resizePolicy": [{"resourceName": "cpu", "restartPolicy": "NotRequired"}],
+                                "securityContext": {"runAsNonRoot": true},
+                                "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
+                                "volumeDevices": [{"name": "raw", "devicePath": "/dev/xvda"}],
+                                "volumeMounts": [{"name": "data", "mountPath": "/data"}]
+                            });
+                            for (k, v) in extra.as_object().unwrap() {
+                                c[k] = v.clone();
+                            }
+                        }
+                        let spec = serde_json::json!({
+                            "affinity": {"nodeAffinity": {}}, "dnsConfig": {"nameservers": ["1.1.1.1"]},
+                            "hostAliases": [{"ip": "10.0.0.1", "hostnames": ["db"]}],
+                            "readinessGates": [{"conditionType": "x"}], "securityContext": {"fsGroup": 2000},
+                            "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}]
+                        });
+                        for (k, v) in spec.as_object().unwrap() {
+                            map.insert(k.clone(), v.clone());
+                        }
+                    }
+                    map.values_mut().for_each(fill);
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(fill),
+                _ => {}
+            }
+        }
+
+        fn same_bytes<K: ObjectFamilies + DeserializeOwned>(resource: &str) -> usize {
+            let path = format!("{}/tests/fixtures/objects/{resource}.json", env!("CARGO_MANIFEST_DIR"));
+            let mut list: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            fill(&mut list);
+            let families = EnabledFamilies::<K>::all();
+            let ctx = RenderContext::default();
+            let items = list["items"].as_array().unwrap();
+            for item in items {
+                let text = item.to_string();
+                assert!(text.contains("livenessProbe"), "{resource}: the fixture got the fields");
+                let full: K = serde_json::from_str(&text).unwrap();
+                let skipped: K = from_str(&text).unwrap();
+                let (full, skipped) = (families.render(&full, &ctx), families.render(&skipped, &ctx));
+                for i in 0..families.defs().len() {
+                    assert_eq!(
+                        full.family(i),
+                        skipped.family(i),
+                        "{resource}: {}",
+                        families.defs()[i].name
+                    );
+                }
+            }
+            items.len()
+        }
+
+        // The fields are really dropped (struct names as k8s-openapi gives them to serde).
+        let mut pod: serde_json::Value = serde_json::from_str(POD).unwrap();
+        fill(&mut pod);
+        let skipped: Pod = from_str(&pod.to_string()).unwrap();
+        let spec = skipped.spec.unwrap();
+        let c = &spec.containers[0];
+        assert!(c.env.is_none() && c.liveness_probe.is_none() && c.volume_mounts.is_none() && c.command.is_none());
+        assert!(spec.affinity.is_none() && spec.topology_spread_constraints.is_none());
+        assert_eq!(c.image.as_deref(), Some("nginx"), "the rest stays");
+
+        let rendered = same_bytes::<Pod>("pods")
+            + same_bytes::<Deployment>("deployments")
+            + same_bytes::<StatefulSet>("statefulsets")
+            + same_bytes::<DaemonSet>("daemonsets")
+            + same_bytes::<ReplicaSet>("replicasets")
+            + same_bytes::<Job>("jobs")
+            + same_bytes::<CronJob>("cronjobs")
+            + same_bytes::<ReplicationController>("replicationcontrollers");
+        assert!(rendered >= 8);
     }
 
     #[test]
