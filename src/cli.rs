@@ -58,8 +58,8 @@ pub enum Command {
     Sim(SimArgs),
     /// Measure sync, memory, scrape latency and event throughput at several scales.
     Bench(BenchArgs),
-    /// Capacity per node, namespace and workload, and right-sizing, from a running exporter's
-    /// /metrics or from Prometheus.
+    /// Capacity per node, namespace and workload, and right-sizing: from the cluster itself, a
+    /// running exporter's /metrics, or Prometheus with history.
     Report(ReportArgs),
     /// Print the version, git commit, compiler and target.
     Version,

@@ -147,11 +147,14 @@ pub async fn from_cluster(kube: kube::Config, namespaces: &[String]) -> anyhow::
         loop {
             let ready = get(&format!("{base}/readyz"), "text/plain").await.is_ok();
             let polled = ready
-                && get(&format!("{base}/metrics"), "text/plain;version=0.0.4")
-                    .await
-                    .ok()
-                    .and_then(|body| String::from_utf8(body).ok())
-                    .is_some_and(|text| ["pods", "nodes"].iter().all(|r| polled_once(&text, r)));
+                && get(
+                    &format!("{base}/metrics?resources={}", usage::HEALTH),
+                    "text/plain;version=0.0.4",
+                )
+                .await
+                .ok()
+                .and_then(|body| String::from_utf8(body).ok())
+                .is_some_and(|text| ["pods", "nodes"].iter().all(|r| polled_once(&text, r)));
             if polled {
                 break;
             }
