@@ -694,10 +694,14 @@ fn node_rows(
         key(&b.1).partial_cmp(&key(&a.1)).unwrap_or(std::cmp::Ordering::Equal)
     });
 
+    let mut by_node: HashMap<&str, Vec<&Pod>> = HashMap::new();
+    for (_, pod) in pods {
+        by_node.entry(pod.node.as_str()).or_default().push(pod);
+    }
     inv.nodes
         .iter()
         .map(|(name, node)| {
-            let on_node: Vec<&Pod> = pods.iter().filter(|(_, p)| &p.node == name).map(|(_, p)| *p).collect();
+            let on_node = by_node.remove(name.as_str()).unwrap_or_default();
             let requested = on_node
                 .iter()
                 .fold(Amounts::default(), |a, p| a.add(pod_total(p, |c| c.requests)));
@@ -749,24 +753,27 @@ fn node_rows(
         .collect()
 }
 
-/// Sorts by `filter`'s key; `key` gives a row's name, requests, usage and change.
-fn sort_rows<R>(rows: &mut [R], sort: SortKey, key: impl Fn(&R) -> (String, Amounts, Amounts, Option<Amounts>)) {
-    let number = |r: &R| -> f64 {
-        let (_, requests, usage, change) = key(r);
-        match sort {
-            SortKey::Cpu => requests.cpu.unwrap_or(0.0),
-            SortKey::Memory => requests.memory.unwrap_or(0.0),
-            SortKey::CpuUsage => usage.cpu.unwrap_or(0.0),
-            SortKey::MemoryUsage => usage.memory.unwrap_or(0.0),
-            // Most freed first: the most negative change; rows without one last.
-            SortKey::Change => change.and_then(|c| c.cpu).map(|c| -c).unwrap_or(f64::NEG_INFINITY),
-            SortKey::Name => 0.0,
-        }
-    };
-    rows.sort_by(|a, b| {
-        let by_number = number(b).partial_cmp(&number(a)).unwrap_or(std::cmp::Ordering::Equal);
-        by_number.then_with(|| key(a).0.cmp(&key(b).0))
-    });
+/// Sorts by `filter`'s key, largest first, then by name; `key` gives a row's name, requests,
+/// usage and change, computed once per row.
+fn sort_rows<R>(rows: &mut Vec<R>, sort: SortKey, key: impl Fn(&R) -> (String, Amounts, Amounts, Option<Amounts>)) {
+    let mut keyed: Vec<(f64, String, R)> = rows
+        .drain(..)
+        .map(|row| {
+            let (name, requests, usage, change) = key(&row);
+            let number = match sort {
+                SortKey::Cpu => requests.cpu.unwrap_or(0.0),
+                SortKey::Memory => requests.memory.unwrap_or(0.0),
+                SortKey::CpuUsage => usage.cpu.unwrap_or(0.0),
+                SortKey::MemoryUsage => usage.memory.unwrap_or(0.0),
+                // Most freed first: the most negative change; rows without one last.
+                SortKey::Change => change.and_then(|c| c.cpu).map(|c| -c).unwrap_or(f64::NEG_INFINITY),
+                SortKey::Name => 0.0,
+            };
+            (number, name, row)
+        })
+        .collect();
+    keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    rows.extend(keyed.into_iter().map(|(_, _, row)| row));
 }
 
 #[cfg(test)]

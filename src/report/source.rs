@@ -11,7 +11,7 @@ use hyper_util::rt::TokioIo;
 
 use super::build::{ContainerHistory, History, NodeHistory};
 use super::inventory::FAMILIES;
-use super::samples::{LineParser, Sample, Samples, parse_text};
+use super::samples::{LineParser, Sample, Samples};
 use crate::app::{ExporterConfig, RunningExporter};
 use crate::cli::{FamilyArgs, ListenArgs};
 use crate::exposition::Format;
@@ -21,8 +21,35 @@ use crate::usage::{self, UsageConfig, UsageSettings};
 /// Every request of the report is bounded by this.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A response body as received, and whether it is gzip-encoded.
+struct Body {
+    bytes: Bytes,
+    gzip: bool,
+}
+
+impl Body {
+    /// The decoded bytes, as one reader (a large gzip body is inflated as it is read).
+    fn reader(&self) -> Box<dyn Read + '_> {
+        if self.gzip {
+            Box::new(flate2::read::GzDecoder::new(&self.bytes[..]))
+        } else {
+            Box::new(&self.bytes[..])
+        }
+    }
+}
+
 /// GETs `url` over HTTP/1.1 (gzip accepted) and returns the decoded body's bytes.
 async fn get(url: &str, accept: &str) -> anyhow::Result<Vec<u8>> {
+    let body = get_body(url, accept).await?;
+    let mut out = Vec::new();
+    body.reader()
+        .read_to_end(&mut out)
+        .with_context(|| format!("GET {url}: invalid gzip body"))?;
+    Ok(out)
+}
+
+/// GETs `url` over HTTP/1.1 (gzip accepted), the body left encoded.
+async fn get_body(url: &str, accept: &str) -> anyhow::Result<Body> {
     let uri: hyper::Uri = url.parse().with_context(|| format!("invalid URL {url:?}"))?;
     match uri.scheme_str() {
         Some("http") => {}
@@ -61,15 +88,7 @@ async fn get(url: &str, accept: &str) -> anyhow::Result<Vec<u8>> {
             let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
             bail!("GET {url}: {status}: {}", text.trim());
         }
-        let mut out = Vec::new();
-        if gzip {
-            flate2::read::GzDecoder::new(&body[..])
-                .read_to_end(&mut out)
-                .with_context(|| format!("GET {url}: invalid gzip body"))?;
-        } else {
-            out = body.to_vec();
-        }
-        anyhow::Ok(out)
+        anyhow::Ok(Body { bytes: body, gzip })
     };
     tokio::time::timeout(TIMEOUT, fetch)
         .await
@@ -83,12 +102,33 @@ pub async fn from_metrics_url(url: &str) -> anyhow::Result<Samples> {
         Ok(uri) if uri.path() == "/" && !url.ends_with('/') => format!("{url}/metrics"),
         _ => url.to_string(),
     };
-    let body = get(&url, "text/plain;version=0.0.4").await?;
-    let text = std::str::from_utf8(&body).with_context(|| format!("{url}: the body is not UTF-8"))?;
-    if text.trim_start().starts_with('<') {
-        bail!("{url}: answered HTML, not the Prometheus text format (is this the metrics port?)");
+    // Only the kinds whose families the report reads (KSM and this exporter both filter on
+    // `resources`), unless the URL already chooses.
+    let url = if url.contains('?') {
+        url
+    } else {
+        format!("{url}?resources={}", STORE_KINDS.join(","))
+    };
+    let body = get_body(&url, "text/plain;version=0.0.4").await?;
+    // Inflated and parsed a piece at a time: a 100k-pod body is most of a GiB of text.
+    let mut reader = body.reader();
+    let mut parser = LineParser::new(|name: &str| FAMILIES.contains(&name));
+    let mut piece = vec![0u8; 256 * 1024];
+    let mut first = true;
+    loop {
+        let n = reader
+            .read(&mut piece)
+            .with_context(|| format!("GET {url}: invalid gzip body"))?;
+        if n == 0 {
+            break;
+        }
+        if first && piece[..n].trim_ascii_start().starts_with(b"<") {
+            bail!("{url}: answered HTML, not the Prometheus text format (is this the metrics port?)");
+        }
+        first = false;
+        parser.feed(&piece[..n]).with_context(|| url.clone())?;
     }
-    let samples = parse_text(text, |name| FAMILIES.contains(&name)).with_context(|| url.clone())?;
+    let samples = parser.finish().with_context(|| url.clone())?;
     if !samples.has("kube_pod_container_resource_requests") && !samples.has("kube_node_status_allocatable") {
         bail!(
             "{url}: no kube_pod_container_resource_requests and no kube_node_status_allocatable: \
