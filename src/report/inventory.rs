@@ -25,6 +25,41 @@ pub const FAMILIES: &[&str] = &[
     "kube_job_owner",
 ];
 
+/// Whether the inventory reads this sample: of the families it reads as "which one is 1"
+/// (phases, last termination reasons, cordons), the zeros say nothing.
+pub fn reads_sample(sample: &Sample) -> bool {
+    sample.value != 0.0
+        || !matches!(
+            sample.name.as_str(),
+            "kube_pod_status_phase"
+                | "kube_pod_container_status_last_terminated_reason"
+                | "kube_node_spec_unschedulable"
+        )
+}
+
+/// Whether the inventory reads label `key` (the others are dropped while parsing).
+pub fn reads_label(key: &str) -> bool {
+    key.starts_with("label_")
+        || matches!(
+            key,
+            "namespace"
+                | "pod"
+                | "container"
+                | "node"
+                | "resource"
+                | "unit"
+                | "phase"
+                | "reason"
+                | "key"
+                | "effect"
+                | "owner_kind"
+                | "owner_name"
+                | "owner_is_controller"
+                | "replicaset"
+                | "job_name"
+        )
+}
+
 /// CPU in cores and memory in bytes; `None` where the source had no value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Amounts {
@@ -137,7 +172,10 @@ impl Inventory {
     pub fn from_samples(samples: &Samples) -> Inventory {
         let mut inv = Inventory {
             has_usage: samples.has("kube_pod_container_resource_usage") || samples.has("kube_node_resource_usage"),
-            has_pod_labels: samples.of("kube_pod_labels").iter().any(|s| s.labels.len() > 3),
+            has_pod_labels: samples
+                .of("kube_pod_labels")
+                .iter()
+                .any(|s| s.labels.iter().any(|(k, _)| k.starts_with("label_"))),
             ..Inventory::default()
         };
         for s in samples.of("kube_node_status_allocatable") {

@@ -82,6 +82,10 @@ pub fn parse_text(body: &str, keep: impl Fn(&str) -> bool) -> Result<Samples, Pa
 /// and one unfinished line.
 pub struct LineParser<F> {
     keep: F,
+    /// Labels kept on the samples (all when absent): the rest are checked, not stored.
+    keep_label: Option<fn(&str) -> bool>,
+    /// Parsed samples kept (all when absent).
+    keep_sample: Option<fn(&Sample) -> bool>,
     samples: Samples,
     carry: Vec<u8>,
     line: usize,
@@ -92,9 +96,28 @@ impl<F: Fn(&str) -> bool> LineParser<F> {
     pub fn new(keep: F) -> Self {
         LineParser {
             keep,
+            keep_label: None,
+            keep_sample: None,
             samples: Samples::default(),
             carry: Vec::new(),
             line: 0,
+        }
+    }
+
+    /// Keeps only the labels `keep_label` accepts (a 100k-pod body has millions of label
+    /// values the caller never reads).
+    pub fn labels(self, keep_label: fn(&str) -> bool) -> Self {
+        LineParser {
+            keep_label: Some(keep_label),
+            ..self
+        }
+    }
+
+    /// Keeps only the samples `keep_sample` accepts once parsed (checked like every other).
+    pub fn samples(self, keep_sample: fn(&Sample) -> bool) -> Self {
+        LineParser {
+            keep_sample: Some(keep_sample),
+            ..self
         }
     }
 
@@ -139,13 +162,15 @@ impl<F: Fn(&str) -> bool> LineParser<F> {
         if !(self.keep)(&line[..name_end]) {
             return Ok(());
         }
-        let sample = parse_line(line).map_err(|reason| error(self.line, reason, raw))?;
-        self.samples.push(sample);
+        let sample = parse_line(line, self.keep_label).map_err(|reason| error(self.line, reason, raw))?;
+        if self.keep_sample.is_none_or(|keep| keep(&sample)) {
+            self.samples.push(sample);
+        }
         Ok(())
     }
 }
 
-fn parse_line(line: &str) -> Result<Sample, &'static str> {
+fn parse_line(line: &str, keep_label: Option<fn(&str) -> bool>) -> Result<Sample, &'static str> {
     let name_end = line.find(['{', ' ']).ok_or("no value")?;
     let name = &line[..name_end];
     if !valid_name(name) {
@@ -154,7 +179,7 @@ fn parse_line(line: &str) -> Result<Sample, &'static str> {
     let mut rest = &line[name_end..];
     let mut labels = Vec::new();
     if let Some(after) = rest.strip_prefix('{') {
-        rest = parse_labels(after, &mut labels)?;
+        rest = parse_labels(after, &mut labels, keep_label)?;
     }
     let rest = rest.strip_prefix(' ').ok_or("no space before the value")?;
     let value_text = rest.split(' ').next().unwrap_or("");
@@ -167,7 +192,11 @@ fn parse_line(line: &str) -> Result<Sample, &'static str> {
 }
 
 /// Reads `k="v",...}` and returns what follows the closing brace.
-fn parse_labels<'a>(mut rest: &'a str, labels: &mut Vec<(String, String)>) -> Result<&'a str, &'static str> {
+fn parse_labels<'a>(
+    mut rest: &'a str,
+    labels: &mut Vec<(String, String)>,
+    keep_label: Option<fn(&str) -> bool>,
+) -> Result<&'a str, &'static str> {
     loop {
         if let Some(after) = rest.strip_prefix('}') {
             return Ok(after);
@@ -199,7 +228,9 @@ fn parse_labels<'a>(mut rest: &'a str, labels: &mut Vec<(String, String)>) -> Re
             }
         }
         let end = end.ok_or("unterminated label value")?;
-        labels.push((key.to_string(), value));
+        if keep_label.is_none_or(|keep| keep(key)) {
+            labels.push((key.to_string(), value));
+        }
         rest = &rest[end..];
         rest = rest.strip_prefix(',').unwrap_or(rest);
     }
@@ -267,6 +298,21 @@ mod tests {
             }
         }
         assert_eq!(whole.of("kube_c")[0].label("y"), "é");
+    }
+
+    #[test]
+    fn only_the_labels_asked_for_are_kept_and_all_are_checked() {
+        let mut parser = LineParser::new(|_: &str| true).labels(|k| k == "pod");
+        parser.feed(b"kube_a{pod=\"p\",image=\"x\"} 1\n").unwrap();
+        let samples = parser.finish().unwrap();
+        assert_eq!(samples.of("kube_a")[0].labels, [("pod".to_string(), "p".to_string())]);
+        let mut parser = LineParser::new(|_: &str| true).labels(|k| k == "pod");
+        parser.feed(b"kube_a{pod=\"p\",image=x} 1\n").unwrap_err();
+        let mut parser = LineParser::new(|_: &str| true).samples(|s| s.value != 0.0);
+        parser.feed(b"kube_a 0\nkube_a 1\nkube_b one\n").unwrap_err();
+        let mut parser = LineParser::new(|_: &str| true).samples(|s| s.value != 0.0);
+        parser.feed(b"kube_a 0\nkube_a 1\n").unwrap();
+        assert_eq!(parser.finish().unwrap().of("kube_a").len(), 1);
     }
 
     #[test]

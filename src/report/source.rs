@@ -1,7 +1,7 @@
 //! Where the report's figures come from: a running exporter's `/metrics`, or the Prometheus
 //! HTTP API (current state plus usage history over a window).
 
-use std::io::Read;
+use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 
 use super::build::{ContainerHistory, History, NodeHistory};
-use super::inventory::FAMILIES;
+use super::inventory::{FAMILIES, reads_label, reads_sample};
 use super::samples::{LineParser, Sample, Samples};
 use crate::app::{ExporterConfig, RunningExporter};
 use crate::cli::{FamilyArgs, ListenArgs};
@@ -21,35 +21,41 @@ use crate::usage::{self, UsageConfig, UsageSettings};
 /// Every request of the report is bounded by this.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A response body as received, and whether it is gzip-encoded.
-struct Body {
-    bytes: Bytes,
-    gzip: bool,
-}
-
-impl Body {
-    /// The decoded bytes, as one reader (a large gzip body is inflated as it is read).
-    fn reader(&self) -> Box<dyn Read + '_> {
-        if self.gzip {
-            Box::new(flate2::read::GzDecoder::new(&self.bytes[..]))
-        } else {
-            Box::new(&self.bytes[..])
-        }
-    }
-}
-
-/// GETs `url` over HTTP/1.1 (gzip accepted) and returns the decoded body's bytes.
+/// GETs `url` over HTTP/1.1 and returns the decoded body.
 async fn get(url: &str, accept: &str) -> anyhow::Result<Vec<u8>> {
-    let body = get_body(url, accept).await?;
     let mut out = Vec::new();
-    body.reader()
-        .read_to_end(&mut out)
-        .with_context(|| format!("GET {url}: invalid gzip body"))?;
+    get_streamed(url, accept, |piece| {
+        out.extend_from_slice(piece);
+        Ok(())
+    })
+    .await?;
     Ok(out)
 }
 
-/// GETs `url` over HTTP/1.1 (gzip accepted), the body left encoded.
-async fn get_body(url: &str, accept: &str) -> anyhow::Result<Body> {
+/// Hands decoded bytes to the sink, keeping its first error (a `Write` can only say "I/O").
+struct SinkWriter<F> {
+    sink: F,
+    error: Option<anyhow::Error>,
+}
+
+impl<F: FnMut(&[u8]) -> anyhow::Result<()>> Write for SinkWriter<F> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Err(e) = (self.sink)(buf) {
+            self.error = Some(e);
+            return Err(std::io::Error::other("the body's reader stopped"));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// GETs `url` over HTTP/1.1 and hands the decoded body to `sink` as it arrives, so a body of
+/// most of a GiB is never held. Gzip is asked for except from a loopback address, where
+/// inflating costs more than the bytes it saves.
+async fn get_streamed(url: &str, accept: &str, sink: impl FnMut(&[u8]) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let uri: hyper::Uri = url.parse().with_context(|| format!("invalid URL {url:?}"))?;
     match uri.scheme_str() {
         Some("http") => {}
@@ -60,6 +66,12 @@ async fn get_body(url: &str, accept: &str) -> anyhow::Result<Body> {
     }
     let host = uri.host().context("URL without a host")?;
     let port = uri.port_u16().unwrap_or(80);
+    let loopback = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
     let fetch = async {
         let stream = tokio::net::TcpStream::connect((host, port))
             .await
@@ -70,7 +82,7 @@ async fn get_body(url: &str, accept: &str) -> anyhow::Result<Body> {
         let request = hyper::Request::get(path)
             .header("host", format!("{host}:{port}"))
             .header("accept", accept)
-            .header("accept-encoding", "gzip")
+            .header("accept-encoding", if loopback { "identity" } else { "gzip" })
             .header(
                 "user-agent",
                 concat!("kube-state-exporter-report/", env!("CARGO_PKG_VERSION")),
@@ -82,13 +94,41 @@ async fn get_body(url: &str, accept: &str) -> anyhow::Result<Body> {
             .headers()
             .get("content-encoding")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-        let body = response.into_body().collect().await?.to_bytes();
-        driver.abort();
+        let mut body = response.into_body();
         if !status.is_success() {
-            let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+            let text = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let text = String::from_utf8_lossy(&text[..text.len().min(300)]).into_owned();
             bail!("GET {url}: {status}: {}", text.trim());
         }
-        anyhow::Ok(Body { bytes: body, gzip })
+        let mut writer = SinkWriter { sink, error: None };
+        let mut inflater = gzip.then(|| flate2::write::GzDecoder::new(Vec::new()));
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame?.into_data() else { continue };
+            let written = match &mut inflater {
+                Some(inflater) => inflater.write_all(&data).and_then(|()| {
+                    let out = std::mem::take(inflater.get_mut());
+                    writer.write_all(&out)
+                }),
+                None => writer.write_all(&data),
+            };
+            if let Err(e) = written {
+                driver.abort();
+                return Err(writer
+                    .error
+                    .take()
+                    .unwrap_or_else(|| anyhow::Error::new(e).context(format!("GET {url}: invalid gzip body"))));
+            }
+        }
+        if let Some(inflater) = inflater {
+            let out = inflater
+                .finish()
+                .with_context(|| format!("GET {url}: truncated gzip body"))?;
+            writer
+                .write_all(&out)
+                .map_err(|e| writer.error.take().unwrap_or_else(|| e.into()))?;
+        }
+        driver.abort();
+        anyhow::Ok(())
     };
     tokio::time::timeout(TIMEOUT, fetch)
         .await
@@ -109,25 +149,18 @@ pub async fn from_metrics_url(url: &str) -> anyhow::Result<Samples> {
     } else {
         format!("{url}?resources={}", STORE_KINDS.join(","))
     };
-    let body = get_body(&url, "text/plain;version=0.0.4").await?;
-    // Inflated and parsed a piece at a time: a 100k-pod body is most of a GiB of text.
-    let mut reader = body.reader();
-    let mut parser = LineParser::new(|name: &str| FAMILIES.contains(&name));
-    let mut piece = vec![0u8; 256 * 1024];
+    let mut parser = LineParser::new(|name: &str| FAMILIES.contains(&name))
+        .labels(reads_label)
+        .samples(reads_sample);
     let mut first = true;
-    loop {
-        let n = reader
-            .read(&mut piece)
-            .with_context(|| format!("GET {url}: invalid gzip body"))?;
-        if n == 0 {
-            break;
-        }
-        if first && piece[..n].trim_ascii_start().starts_with(b"<") {
+    get_streamed(&url, "text/plain;version=0.0.4", |piece| {
+        if first && piece.trim_ascii_start().starts_with(b"<") {
             bail!("{url}: answered HTML, not the Prometheus text format (is this the metrics port?)");
         }
-        first = false;
-        parser.feed(&piece[..n]).with_context(|| url.clone())?;
-    }
+        first = first && piece.trim_ascii_start().is_empty();
+        parser.feed(piece).with_context(|| url.clone())
+    })
+    .await?;
     let samples = parser.finish().with_context(|| url.clone())?;
     if !samples.has("kube_pod_container_resource_requests") && !samples.has("kube_node_status_allocatable") {
         bail!(
@@ -145,7 +178,9 @@ const STORE_KINDS: &[&str] = &["nodes", "pods", "replicasets", "jobs", "nodemetr
 /// that carry them would (for `/report`). Blocking: the caller runs it off the async workers.
 pub fn from_store(store: &Store) -> anyhow::Result<Samples> {
     let snapshot = store.snapshot(|kind| STORE_KINDS.contains(&kind));
-    let mut parser = LineParser::new(|name: &str| FAMILIES.contains(&name));
+    let mut parser = LineParser::new(|name: &str| FAMILIES.contains(&name))
+        .labels(reads_label)
+        .samples(reads_sample);
     for chunk in snapshot.into_chunks(Format::Text, Encoding::Identity, 256 * 1024) {
         parser.feed(&chunk).context("the exporter's own exposition")?;
     }
@@ -300,7 +335,7 @@ impl Prometheus {
                 .as_object()
                 .map(|m| {
                     m.iter()
-                        .filter(|(k, _)| k.as_str() != "__name__")
+                        .filter(|(k, _)| reads_label(k))
                         .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
                         .collect()
                 })
@@ -313,11 +348,14 @@ impl Prometheus {
                     v => v.parse().ok(),
                 })
                 .with_context(|| format!("Prometheus answered {query} with a value that is not a number"))?;
-            samples.push(Sample {
+            let sample = Sample {
                 name: name.to_string(),
                 labels,
                 value,
-            });
+            };
+            if reads_sample(&sample) {
+                samples.push(sample);
+            }
         }
         Ok(samples)
     }
@@ -460,6 +498,63 @@ pub fn check_window(window: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Serves one canned HTTP response on 127.0.0.1 and returns its URL.
+    async fn serve_once(head: &'static str, body: Vec<u8>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = conn.read(&mut request).await;
+            let head = format!("{head}content-length: {}\r\n\r\n", body.len());
+            conn.write_all(head.as_bytes()).await.unwrap();
+            conn.write_all(&body).await.unwrap();
+        });
+        format!("http://{addr}/metrics")
+    }
+
+    fn gzip(text: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(text).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[tokio::test]
+    async fn gzip_bodies_are_inflated_as_they_stream_and_bad_ones_say_so() {
+        let text = "kube_node_status_allocatable{node=\"n1\",resource=\"cpu\",unit=\"core\"} 4\n".repeat(5000);
+        let url = serve_once("HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\n", gzip(text.as_bytes())).await;
+        assert_eq!(get(&url, "text/plain").await.unwrap(), text.as_bytes());
+
+        let mut cut = gzip(text.as_bytes());
+        cut.truncate(cut.len() / 2);
+        let url = serve_once("HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\n", cut).await;
+        let err = get(&url, "text/plain").await.unwrap_err();
+        assert!(format!("{err:#}").contains("gzip body"), "{err:#}");
+
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\n",
+            b"kube_node_status_allocatable{node=\"n1\" 4\n".to_vec(),
+        )
+        .await;
+        let err = from_metrics_url(&url).await.unwrap_err();
+        assert!(
+            format!("{err:#}").contains("line 1"),
+            "a parse error names its line: {err:#}"
+        );
+
+        let url = serve_once(
+            "HTTP/1.1 503 Service Unavailable\r\n",
+            b"too many concurrent scrapes\n".to_vec(),
+        )
+        .await;
+        let err = get(&url, "text/plain").await.unwrap_err();
+        assert!(
+            format!("{err:#}").contains("503") && format!("{err:#}").contains("too many"),
+            "{err:#}"
+        );
+    }
 
     #[test]
     fn windows_are_checked() {
