@@ -39,17 +39,21 @@ impl ContainerHistory {
     /// The larger of each statistic: a workload's pods share one spec, so it must fit the
     /// busiest of them.
     fn max(self, other: ContainerHistory) -> ContainerHistory {
-        let max = |a: Option<f64>, b: Option<f64>| match (a, b) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
         ContainerHistory {
-            cpu_p50: max(self.cpu_p50, other.cpu_p50),
-            cpu_p95: max(self.cpu_p95, other.cpu_p95),
-            cpu_p99: max(self.cpu_p99, other.cpu_p99),
-            cpu_max: max(self.cpu_max, other.cpu_max),
-            memory_peak: max(self.memory_peak, other.memory_peak),
+            cpu_p50: larger(self.cpu_p50, other.cpu_p50),
+            cpu_p95: larger(self.cpu_p95, other.cpu_p95),
+            cpu_p99: larger(self.cpu_p99, other.cpu_p99),
+            cpu_max: larger(self.cpu_max, other.cpu_max),
+            memory_peak: larger(self.memory_peak, other.memory_peak),
         }
+    }
+}
+
+/// The larger of two figures, either of which may be missing.
+pub(super) fn larger(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -504,10 +508,6 @@ type ContainerKey = (String, Workload, String);
 
 fn container_rows(pods: &[(&PodKey, &Pod)], history: Option<&History>) -> Vec<ContainerRow> {
     let mut rows: BTreeMap<ContainerKey, ContainerRow> = BTreeMap::new();
-    let larger = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
     let larger_of = |a: Amounts, b: Amounts| Amounts {
         cpu: larger(a.cpu, b.cpu),
         memory: larger(a.memory, b.memory),

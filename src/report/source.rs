@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 
-use super::build::{ContainerHistory, History, NodeHistory};
+use super::build::{ContainerHistory, History, NodeHistory, larger};
 use super::inventory::{FAMILIES, reads_label, reads_sample};
 use super::samples::{LineParser, Sample, Samples};
 use crate::app::{ExporterConfig, RunningExporter};
@@ -149,9 +149,7 @@ pub async fn from_metrics_url(url: &str) -> anyhow::Result<Samples> {
     } else {
         format!("{url}?resources={}", STORE_KINDS.join(","))
     };
-    let mut parser = LineParser::new(|name: &str| FAMILIES.contains(&name))
-        .labels(reads_label)
-        .samples(reads_sample);
+    let mut parser = report_parser();
     let mut first = true;
     get_streamed(&url, "text/plain;version=0.0.4", |piece| {
         if first && piece.trim_ascii_start().starts_with(b"<") {
@@ -171,6 +169,13 @@ pub async fn from_metrics_url(url: &str) -> anyhow::Result<Samples> {
     Ok(samples)
 }
 
+/// A parser keeping the report's families, and of them only the labels and samples it reads.
+fn report_parser() -> LineParser<fn(&str) -> bool> {
+    LineParser::new((|name: &str| FAMILIES.contains(&name)) as fn(&str) -> bool)
+        .labels(reads_label)
+        .samples(reads_sample)
+}
+
 /// The store kinds whose families the report reads (objects and metrics.k8s.io usage).
 const STORE_KINDS: &[&str] = &["nodes", "pods", "replicasets", "jobs", "nodemetrics", "podmetrics"];
 
@@ -178,9 +183,7 @@ const STORE_KINDS: &[&str] = &["nodes", "pods", "replicasets", "jobs", "nodemetr
 /// that carry them would (for `/report`). Blocking: the caller runs it off the async workers.
 pub fn from_store(store: &Store) -> anyhow::Result<Samples> {
     let snapshot = store.snapshot(|kind| STORE_KINDS.contains(&kind));
-    let mut parser = LineParser::new(|name: &str| FAMILIES.contains(&name))
-        .labels(reads_label)
-        .samples(reads_sample);
+    let mut parser = report_parser();
     for chunk in snapshot.into_chunks(Format::Text, Encoding::Identity, 256 * 1024) {
         parser.feed(&chunk).context("the exporter's own exposition")?;
     }
@@ -411,7 +414,7 @@ impl Prometheus {
             window: window.to_string(),
             ..History::default()
         };
-        let larger = |slot: &mut Option<f64>, v: f64| *slot = Some(slot.map_or(v, |old: f64| old.max(v)));
+        let raise = |slot: &mut Option<f64>, v: f64| *slot = larger(*slot, Some(v));
         type Pick = fn(&mut ContainerHistory) -> &mut Option<f64>;
         let container_fields: [Pick; 5] = [
             |h| &mut h.cpu_p50,
@@ -428,7 +431,7 @@ impl Prometheus {
                     s.label("container").to_string(),
                 );
                 // A pod recreated under its name in the window has two uids: the busier counts.
-                larger(field(history.containers.entry(key).or_default()), s.value);
+                raise(field(history.containers.entry(key).or_default()), s.value);
             }
         }
         type NodePick = fn(&mut NodeHistory) -> &mut Option<f64>;
@@ -441,7 +444,7 @@ impl Prometheus {
         ];
         for (samples, field) in answers[5..].iter().zip(node_fields) {
             for s in samples {
-                larger(
+                raise(
                     field(history.nodes.entry(s.label("node").to_string()).or_default()),
                     s.value,
                 );
