@@ -1128,7 +1128,13 @@ fn bench_quick_runs_and_reports_every_figure() {
             assert!(report[series][stat].as_f64().unwrap() > 0.0, "{series}.{stat}");
         }
     }
-    for figure in ["applied_per_second", "decode_only_per_second", "ratio"] {
+    for figure in [
+        "applied_per_second",
+        "one_thread_per_second",
+        "decode_only_per_second",
+        "ratio",
+        "one_thread_ratio",
+    ] {
         assert!(report["events"][figure].as_f64().unwrap() > 0.0, "events.{figure}");
     }
     assert!(report["body_gzip_bytes"].as_f64() < report["body_bytes"].as_f64());
