@@ -386,12 +386,18 @@ impl<T: Send + 'static> Pipe<T> {
         let (tx, rx) = tokio::sync::mpsc::channel(PIPE_DEPTH);
         let (spent, mut returned) = tokio::sync::mpsc::channel::<T>(PIPE_DEPTH);
         let reader = tokio::spawn(async move {
-            while let Some(item) = stream.next().await {
-                while let Ok(used) = returned.try_recv() {
-                    drop(used);
-                }
-                if tx.send(item).await.is_err() {
-                    break;
+            loop {
+                // Used items are freed while waiting for the stream too, so a quiet watch does
+                // not hold the last objects of its list.
+                tokio::select! {
+                    biased;
+                    Some(used) = returned.recv() => drop(used),
+                    item = stream.next() => {
+                        let Some(item) = item else { break };
+                        if tx.send(item).await.is_err() {
+                            break;
+                        }
+                    }
                 }
             }
         });
