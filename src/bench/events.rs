@@ -13,7 +13,7 @@ use kube::core::WatchEvent;
 
 use crate::families::{EnabledFamilies, FamilyFilter, RenderContext};
 use crate::sim::cluster::{ClusterModel, ClusterSpec};
-use crate::store::KindStore;
+use crate::store::{KindStore, Scope};
 use crate::watch::{Decoded, KindRenderer, Pipe, Watched};
 
 /// Result of the event benchmark.
@@ -87,49 +87,55 @@ pub fn measure(count: usize, seed: u64) -> anyhow::Result<EventRates> {
     }
     let decode_seconds = started.elapsed().as_secs_f64();
 
-    let piped_lines = lines.clone();
+    // One thread first: the pipe then takes the lines (its reader task owns what it reads).
+    let events = lines.len();
+    let started = Instant::now();
+    let scope = &one_thread_kind.scopes()[0];
+    let one_thread = lines
+        .iter()
+        .filter(|line| apply(&renderer, scope, &watch_event(line)))
+        .count();
+    let one_thread_seconds = started.elapsed().as_secs_f64();
+
     let started = Instant::now();
     let applied = tokio::runtime::Handle::current().block_on(async {
-        let decoded =
-            futures::stream::iter(piped_lines).map(|line| serde_json::from_slice::<WatchEvent<Decoded<Pod>>>(&line));
-        let mut pipe = Pipe::new(decoded.boxed());
-        let mut applied = 0usize;
+        let mut pipe = Pipe::new(futures::stream::iter(lines).map(|line| watch_event(&line)).boxed());
         let scope = &piped_kind.scopes()[0];
+        let mut applied = 0usize;
         while let Some(event) = pipe.next().await {
-            if let Ok(WatchEvent::Modified(Decoded::Valid(pod))) = &event {
-                renderer.apply(scope, pod);
-                applied += 1;
-            }
+            applied += usize::from(apply(&renderer, scope, &event));
             pipe.give_back(event);
         }
         applied
     });
     let apply_seconds = started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
-    let mut one_thread = 0usize;
-    let scope = &one_thread_kind.scopes()[0];
-    for line in &lines {
-        if let Ok(WatchEvent::Modified(Decoded::Valid(pod))) = serde_json::from_slice::<WatchEvent<Decoded<Pod>>>(line)
-        {
-            renderer.apply(scope, &pod);
-            one_thread += 1;
-        }
-    }
-    let one_thread_seconds = started.elapsed().as_secs_f64();
     anyhow::ensure!(
-        decoded == lines.len() && applied == lines.len() && one_thread == lines.len(),
+        decoded == events && applied == events && one_thread == events,
         "events failed to decode"
     );
     let applied_per_second = applied as f64 / apply_seconds.max(1e-9);
     let one_thread_per_second = one_thread as f64 / one_thread_seconds.max(1e-9);
     let decode_only_per_second = decoded as f64 / decode_seconds.max(1e-9);
     Ok(EventRates {
-        events: lines.len(),
+        events,
         applied_per_second,
         one_thread_per_second,
         decode_only_per_second,
         ratio: applied_per_second / decode_only_per_second,
         one_thread_ratio: one_thread_per_second / decode_only_per_second,
     })
+}
+
+/// One watch line decoded as the watcher's client decodes it.
+fn watch_event(line: &[u8]) -> serde_json::Result<WatchEvent<Decoded<Pod>>> {
+    serde_json::from_slice(line)
+}
+
+/// Renders and stores a modified pod as the watcher does; whether the event was one.
+fn apply(renderer: &KindRenderer<Pod>, scope: &Scope, event: &serde_json::Result<WatchEvent<Decoded<Pod>>>) -> bool {
+    let Ok(WatchEvent::Modified(Decoded::Valid(pod))) = event else {
+        return false;
+    };
+    renderer.apply(scope, pod);
+    true
 }
