@@ -571,6 +571,27 @@ impl Block {
         self.packed.heap_size() + self.loose_bytes + objects + self.slots.capacity() * size_of::<Slot>()
     }
 
+    /// Panics unless the running count of loose bytes (part of the cached-bytes figure) equals
+    /// the loose renderings actually held.
+    #[cfg(test)]
+    pub fn audit(&self) {
+        let loose: usize = self
+            .slots
+            .iter()
+            .map(|s| match &s.source {
+                Source::Loose(r) => r.heap_size(),
+                Source::Packed(_) => 0,
+            })
+            .sum();
+        assert_eq!(self.loose_bytes, loose, "loose bytes counted against loose bytes held");
+    }
+
+    /// The slot vector's capacity (memory the cached-bytes figure counts).
+    #[cfg(test)]
+    pub fn slot_capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
     /// Stores a rendering at `pos` (replacing the slot on `Ok`, inserting on `Err`).
     pub fn upsert(&mut self, pos: Result<usize, usize>, key: ObjectKey, entry: Entry, rendered: Rendered) {
         let families = self.families;

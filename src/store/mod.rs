@@ -286,6 +286,20 @@ impl Scope {
         }
     }
 
+    /// Audits every block's accounting, and returns each block's packing and slot capacity:
+    /// what an update changes besides the objects.
+    #[cfg(test)]
+    fn audit(&self) -> Vec<(Arc<block::Packed>, usize)> {
+        let s = self.read();
+        s.blocks
+            .iter()
+            .map(|b| {
+                b.audit();
+                (b.packed().clone(), b.slot_capacity())
+            })
+            .collect()
+    }
+
     fn stats(&self) -> (usize, usize) {
         let s = self.read();
         s.blocks
@@ -943,158 +957,4 @@ mod tests {
 }
 
 #[cfg(test)]
-mod model_tests {
-    //! The packed store against a flat model: after every kind of change, plain and gzip
-    //! scrapes must equal the model rendered family by family.
-
-    use std::collections::BTreeMap;
-    use std::io::Read;
-
-    use super::*;
-    use crate::exposition::{Format, MetricType};
-
-    const NAMES: [&str; 4] = ["f0", "f1", "f2", "f3"];
-
-    type Model = BTreeMap<ObjectKey, (String, Vec<String>)>;
-
-    fn random_lines(rng: &mut fastrand::Rng, key: &ObjectKey) -> Vec<String> {
-        NAMES
-            .iter()
-            .map(|f| match rng.u8(..6) {
-                0 => String::new(),
-                1 => format!(
-                    "{f}{{o=\"{}\",c=\"x\"}} 1\n{f}{{o=\"{}\",c=\"y\"}} 2\n",
-                    key.name(),
-                    key.name()
-                ),
-                // Few distinct values, so many updates leave a family's bytes as they were.
-                v => format!("{f}{{n=\"{}\",o=\"{}\"}} {}\n", key.namespace(), key.name(), v % 3),
-            })
-            .collect()
-    }
-
-    fn expected(model: &Model) -> Vec<u8> {
-        let mut out = Vec::new();
-        if model.is_empty() {
-            return out;
-        }
-        for (f, name) in NAMES.iter().enumerate() {
-            out.extend_from_slice(format!("# HELP {name} H.\n# TYPE {name} gauge\n").as_bytes());
-            for (_, lines) in model.values() {
-                out.extend_from_slice(lines[f].as_bytes());
-            }
-        }
-        out
-    }
-
-    fn check(store: &Store, model: &Model, step: usize) {
-        let plain = store.snapshot(|_| true).to_bytes(Format::Text);
-        assert!(
-            plain == expected(model),
-            "plain scrape differs from the model at step {step}"
-        );
-        for _ in 0..2 {
-            let gz: Vec<u8> = store
-                .snapshot(|_| true)
-                .into_chunks(Format::Text, Encoding::Gzip, 4096)
-                .flat_map(|c| c.to_vec())
-                .collect();
-            let mut unzipped = Vec::new();
-            flate2::read::GzDecoder::new(&gz[..])
-                .read_to_end(&mut unzipped)
-                .unwrap();
-            assert!(unzipped == plain, "gzip scrape differs from plain at step {step}");
-        }
-        // Segments written apart (as parallel plain scrapes write them) join to the same bytes,
-        // wherever they are cut: at every block, every few blocks, or not at all.
-        for segment_bytes in [0, 1 + step % 700, usize::MAX] {
-            for format in [Format::Text, Format::OpenMetrics] {
-                let joined: Vec<u8> = store
-                    .snapshot(|_| true)
-                    .into_segments(format, 4096, segment_bytes)
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|c| c.to_vec())
-                    .collect();
-                let whole = store.snapshot(|_| true).to_bytes(format);
-                assert!(
-                    joined == whole,
-                    "segments of {segment_bytes} bytes differ from the whole at step {step}"
-                );
-            }
-        }
-        assert_eq!(store.kinds()[0].stats().0, model.len());
-    }
-
-    #[test]
-    fn packed_blocks_match_a_flat_model_through_every_kind_of_change() {
-        let headers = NAMES
-            .iter()
-            .map(|n| FamilyHeader::new(*n, "H.", MetricType::Gauge))
-            .collect();
-        let store = Store::new(vec![KindStore::new("pods", headers, &[])]);
-        let kind = store.kinds()[0].clone();
-        let scope = &kind.scopes()[0];
-        let mut model = Model::new();
-        let mut rng = fastrand::Rng::with_seed(11);
-        let mut rv = 1u64;
-        for step in 0..4000 {
-            let ns = ["a", "a-b", "b"][rng.usize(..3)];
-            let key = ObjectKey::new(Some(ns), Some(&format!("p{:03}", rng.usize(..400))));
-            rv += 1;
-            match rng.u8(..100) {
-                0..=59 => {
-                    let lines = random_lines(&mut rng, &key);
-                    let uid = model.get(&key).map_or_else(|| format!("u{rv}"), |(u, _)| u.clone());
-                    scope.apply(key.clone(), &uid, &rv.to_string(), || Rendered::from_families(&lines));
-                    model.insert(key, (uid, lines));
-                }
-                60..=89 => {
-                    let uid = model.get(&key).map(|(u, _)| u.clone()).unwrap_or_default();
-                    assert_eq!(scope.delete(&key, &uid), model.remove(&key).is_some());
-                }
-                90..=92 => {
-                    // A relist: most objects unchanged (reused), some changed, some gone, new
-                    // ones added, a few delivered out of order.
-                    let mut items: Vec<(ObjectKey, String, Vec<String>, bool)> = Vec::new();
-                    for (k, (uid, lines)) in &model {
-                        match rng.u8(..10) {
-                            0 => {}
-                            1 => items.push((k.clone(), uid.clone(), random_lines(&mut rng, k), true)),
-                            _ => items.push((k.clone(), uid.clone(), lines.clone(), false)),
-                        }
-                    }
-                    for _ in 0..rng.usize(..20) {
-                        let k = ObjectKey::new(Some("c"), Some(&format!("new{}", rng.usize(..50))));
-                        items.push((k.clone(), format!("u{rv}"), random_lines(&mut rng, &k), true));
-                    }
-                    for _ in 0..rng.usize(..4) {
-                        if items.len() > 1 {
-                            let (i, j) = (rng.usize(..items.len()), rng.usize(..items.len()));
-                            items.swap(i, j);
-                        }
-                    }
-                    let mut relist = scope.begin_relist();
-                    model.clear();
-                    for (k, uid, lines, changed) in items {
-                        let version = if changed {
-                            rv.to_string()
-                        } else {
-                            scope
-                                .get(&k)
-                                .map_or_else(|| rv.to_string(), |e| e.resource_version.to_string())
-                        };
-                        relist.apply(scope, k.clone(), &uid, &version, || Rendered::from_families(&lines));
-                        model.insert(k, (uid, lines));
-                    }
-                    scope.commit_relist(relist);
-                }
-                // Every block cold at once (the background thread freezes only some in time),
-                // so updates, deletes, relists and scrapes all run on fragments alone.
-                93..=94 => scope.freeze_all(),
-                _ => check(&store, &model, step),
-            }
-        }
-        check(&store, &model, usize::MAX);
-    }
-}
+mod model_tests;
