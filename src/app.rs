@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use kube::Client;
@@ -41,7 +42,14 @@ pub struct ExporterConfig {
     pub cache_plain_lines: bool,
     /// Bound on lines held uncompressed for recently changed blocks (`--max-hot-lines-mib`).
     pub max_hot_lines_bytes: usize,
+    /// Bound on each API call's wait for an answer and for a list's next bytes (`--api-timeout`;
+    /// `None` = unbounded).
+    pub api_timeout: Option<Duration>,
 }
+
+/// `--api-timeout`'s default: longer than any healthy list page takes, short enough that a hung
+/// server shows on `/readyz` within a minute.
+pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A running exporter: watchers plus both listeners.
 pub struct RunningExporter {
@@ -105,6 +113,7 @@ impl RunningExporter {
             telemetry.clone(),
             shard_rx.clone(),
             config.sharding.server_side(),
+            config.api_timeout,
         )
         .context("building the Kubernetes client")?;
         let state = AppState::new(store.clone(), telemetry.clone(), server_options.max_concurrent_scrapes)
@@ -248,6 +257,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let (namespaces, namespaces_denylist) = args.validate_namespaces().map_err(anyhow::Error::msg)?;
     let usage_settings = args.validate_usage(&families.resources).map_err(anyhow::Error::msg)?;
     let sharding = args.validate_sharding().map_err(anyhow::Error::msg)?;
+    let api_timeout = args.validate_api_timeout().map_err(anyhow::Error::msg)?;
     let kube_config = kube_config_from_args(&args).await?;
     let usage = match usage_settings {
         Some(settings) => Some(UsageConfig {
@@ -267,6 +277,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         usage,
         cache_plain_lines: args.cache_plain_lines,
         max_hot_lines_bytes: (args.max_hot_lines_mib as usize) << 20,
+        api_timeout,
     })
     .await?;
     shutdown_signal().await;

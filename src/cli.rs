@@ -245,6 +245,11 @@ pub struct RunArgs {
     /// Page size (`limit`) of the initial lists.
     #[arg(long, default_value_t = 500)]
     pub watch_page_size: u32,
+    /// Longest wait for the API server to start answering a list or watch, and for the next
+    /// bytes of a list response; past it the call fails, `/readyz` says so, and it is retried
+    /// with backoff (0 = no limit).
+    #[arg(long, default_value = "1m")]
+    pub api_timeout: String,
     /// This instance's zero-based shard: it keeps the objects whose UID hashes to it (KSM's
     /// FNV-1a + jump hash, so shards are interchangeable with KSM's).
     #[arg(long, default_value_t = 0)]
@@ -593,6 +598,19 @@ impl FamilyArgs {
 }
 
 impl RunArgs {
+    /// `--api-timeout` as a bound (`None` for 0 = no limit). Errors name the flag.
+    pub fn validate_api_timeout(&self) -> Result<Option<Duration>, String> {
+        let seconds = parse_go_duration(&self.api_timeout)
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .ok_or_else(|| {
+                format!(
+                    "--api-timeout: invalid duration {:?} (use e.g. 30s, 1m; 0 = no limit)",
+                    self.api_timeout
+                )
+            })?;
+        Ok((seconds > 0.0).then(|| Duration::from_secs_f64(seconds)))
+    }
+
     /// Validates the `--usage*` flags against the enabled resources; `None` when usage is off.
     /// Errors name the flag.
     pub fn validate_usage(&self, resources: &[String]) -> Result<Option<UsageSettings>, String> {

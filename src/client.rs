@@ -16,6 +16,8 @@ use http_body::Frame;
 use kube::client::{Body, DynBody};
 use tower::{BoxError, Layer, Service};
 
+mod bounds;
+
 use crate::kinds;
 use crate::sharding::ShardFilter;
 use crate::telemetry::Telemetry;
@@ -23,25 +25,55 @@ use crate::telemetry::Telemetry;
 /// The shard filter every watcher applies; `None` until auto-sharding knows its assignment.
 pub type ShardWatch = tokio::sync::watch::Receiver<Option<ShardFilter>>;
 
-/// Builds the watchers' client: kube's stack for `config`, instrumented.
+/// Builds the watchers' client: kube's stack for `config`, each attempt of a request bounded by
+/// `timeout` (`None` = unbounded), kube's retry of throttled answers counted, instrumented.
 pub fn watcher_client(
-    config: kube::Config,
+    mut config: kube::Config,
     telemetry: Arc<Telemetry>,
     shard: ShardWatch,
     server_side_sharding: bool,
+    timeout: Option<std::time::Duration>,
 ) -> anyhow::Result<kube::Client> {
-    let layer = ListWatchLayer {
-        state: Arc::new(LayerState {
-            telemetry,
-            shard,
-            server_side_sharding,
-            kinds: kind_coordinates(),
-            echoed: Mutex::new(HashMap::new()),
-        }),
-    };
-    Ok(kube::client::ClientBuilder::try_from(config)?
-        .with_layer(&layer)
-        .build())
+    let state = Arc::new(LayerState {
+        telemetry,
+        shard,
+        server_side_sharding,
+        kinds: kind_coordinates(),
+        echoed: Mutex::new(HashMap::new()),
+    });
+    // The same retry as kube's default, placed outside the attempt timeout and counted. It
+    // resends requests, so the stack below it must be cloneable: kube's is boxed, hence the
+    // buffer (a channel hop per request; lists and watches are few).
+    config.default_retry = false;
+    let builder = kube::client::ClientBuilder::try_from(config)?;
+    let retry = tower::retry::RetryLayer::new(bounds::CountedRetry::new(state.clone()));
+    let buffer = tower::buffer::BufferLayer::new(REQUEST_QUEUE);
+    let list_watch = ListWatchLayer { state };
+    Ok(match timeout {
+        Some(limit) => builder
+            .with_layer(&bounds::AttemptTimeout { limit })
+            .with_layer(&buffer)
+            .with_layer(&retry)
+            .with_layer(&list_watch)
+            .build(),
+        None => builder
+            .with_layer(&buffer)
+            .with_layer(&retry)
+            .with_layer(&list_watch)
+            .build(),
+    })
+}
+
+/// Requests waiting for the client's connection pool: more than the watchers ever send at once
+/// (one list or watch each, plus their retries), so none waits on the queue.
+const REQUEST_QUEUE: usize = 1024;
+
+/// Whether a request is a watch (`watch=true`): its body is a stream of events, not a list.
+fn is_watch<B>(request: &http::Request<B>) -> bool {
+    request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"))
 }
 
 /// (group, version, plural) → (resource, KSM's Go type label) for every table kind.
@@ -177,10 +209,7 @@ where
         let Some((resource, go_type)) = classified else {
             return Box::pin(self.inner.call(request));
         };
-        let is_watch = request
-            .uri()
-            .query()
-            .is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"));
+        let is_watch = is_watch(&request);
         let mut selector_sent = false;
         if self.state.server_side_sharding && resource.is_some() {
             let selector = self

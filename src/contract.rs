@@ -332,7 +332,7 @@ mod tests {
         let store = crate::store::Store::new(Vec::new());
         // Touch labelled families so they appear in the output.
         telemetry.events.with_label_values(&["pods", "apply"]).inc();
-        telemetry.watch_errors.with_label_values(&["pods"]).inc();
+        telemetry.watch_errors.with_label_values(&["pods", "expired"]).inc();
         telemetry.decode_errors.with_label_values(&["pods"]).inc();
         telemetry.relists.with_label_values(&["pods"]).inc();
         telemetry.last_event.with_label_values(&["pods"]).set(1);

@@ -64,6 +64,57 @@ pub fn from_str<T: DeserializeOwned>(json: &str) -> serde_json::Result<T> {
     Ok(value)
 }
 
+/// Deepest nesting [`documents`] accepts: far beyond any real object (custom resources may
+/// nest deeper than serde_json's default limit of 128), shallow enough that dropping or
+/// converting the parsed `Value`, which recurse, stays well within a thread's stack.
+pub const MAX_DEPTH: usize = 1000;
+
+/// Every JSON document in `json` (whitespace-separated), each nested up to [`MAX_DEPTH`]
+/// levels; the parse grows its stack on the heap. Deeper input is refused as a whole.
+pub fn documents<T: DeserializeOwned>(json: &str) -> serde_json::Result<Vec<T>> {
+    let depth = nesting_depth(json.as_bytes());
+    if depth > MAX_DEPTH {
+        return Err(de::Error::custom(format!(
+            "nested {depth} levels deep, deeper than the {MAX_DEPTH} accepted"
+        )));
+    }
+    let mut de = serde_json::Deserializer::from_str(json);
+    de.disable_recursion_limit();
+    let mut out = Vec::new();
+    // `end` skips whitespace and succeeds only at the end of the input.
+    while de.end().is_err() {
+        out.push(T::deserialize(serde_stacker::Deserializer::new(&mut de))?);
+    }
+    Ok(out)
+}
+
+/// The deepest bracket nesting outside strings (malformed input gives some number; the parse
+/// reports what is wrong with it).
+fn nesting_depth(json: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for &b in json {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// A deserializer whose structs (at any depth) lose their skipped fields.
 struct Skip<D>(D);
 
@@ -445,6 +496,20 @@ mod tests {
             + same_bytes::<CronJob>("cronjobs")
             + same_bytes::<ReplicationController>("replicationcontrollers");
         assert!(rendered >= 8);
+    }
+
+    #[test]
+    fn documents_nest_to_max_depth_and_no_deeper() {
+        let nested = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let deep = nested(MAX_DEPTH);
+        let docs: Vec<serde_json::Value> = documents(&format!("{deep}\n {{\"a\": \"[[[\\\"\"}} ")).unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[1]["a"], "[[[\"", "brackets in strings do not nest");
+        let err = documents::<serde_json::Value>(&nested(MAX_DEPTH + 1)).unwrap_err();
+        assert!(err.to_string().contains("1001 levels deep"), "{err}");
+        assert_eq!(documents::<serde_json::Value>("  ").unwrap().len(), 0);
+        assert!(documents::<serde_json::Value>("{} }").is_err());
+        assert!(documents::<serde_json::Value>(&deep[1..]).is_err());
     }
 
     #[test]

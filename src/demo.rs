@@ -146,6 +146,7 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         },
         cache_plain_lines: false,
         max_hot_lines_bytes: crate::store::precompress::DEFAULT_HOT_BUDGET,
+        api_timeout: Some(crate::app::DEFAULT_API_TIMEOUT),
     })
     .await?;
     let host = match exporter.metrics_addr.ip() {

@@ -24,11 +24,7 @@ pub struct RenderOutput {
 pub fn parse_documents(text: &str) -> Result<Vec<serde_json::Value>, String> {
     let trimmed = text.trim_start();
     let docs: Vec<serde_json::Value> = if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        let mut out = Vec::new();
-        for doc in serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>() {
-            out.push(doc.map_err(|e| format!("invalid JSON: {e}"))?);
-        }
-        out
+        crate::decode::documents(text).map_err(|e| format!("invalid JSON: {e}"))?
     } else {
         serde_saphyr::from_multiple::<serde_json::Value>(text).map_err(|e| format!("invalid YAML: {e}"))?
     };

@@ -158,9 +158,9 @@ impl Telemetry {
         let watch_errors = IntCounterVec::new(
             Opts::new(
                 "kube_state_exporter_watch_errors_total",
-                "List and watch errors, by resource.",
+                "List and watch errors, by resource and reason (expired, denied, not_found, throttled, server_error, timeout, transport, decode, other).",
             ),
-            &["resource"],
+            &["resource", "reason"],
         )?;
         let decode_errors = IntCounterVec::new(
             Opts::new(

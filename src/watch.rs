@@ -39,12 +39,23 @@ pub enum Decoded<K> {
     },
 }
 
-impl<'de, K: serde::de::DeserializeOwned> Deserialize<'de> for Decoded<K> {
+impl<'de, K: serde::de::DeserializeOwned + Resource> Deserialize<'de> for Decoded<K> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // Capture the raw JSON (a scan and a copy, far cheaper than a `Value`) so a schema error
         // stays local to this object.
         let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
-        match crate::decode::from_str::<K>(raw.get()) {
+        let decoded = crate::decode::from_str::<K>(raw.get()).map_err(|e| e.to_string());
+        // The store keys objects by name and tells incarnations apart by UID: an object
+        // without either cannot be stored without shadowing or resurrecting another.
+        let decoded = decoded.and_then(|obj| {
+            let meta = obj.meta();
+            match (meta.name.as_deref(), meta.uid.as_deref()) {
+                (None | Some(""), _) => Err("metadata.name is missing".to_string()),
+                (_, None | Some("")) => Err("metadata.uid is missing".to_string()),
+                _ => Ok(obj),
+            }
+        });
+        match decoded {
             Ok(obj) => Ok(Decoded::Valid(obj)),
             Err(error) => {
                 #[derive(Deserialize)]
@@ -55,10 +66,7 @@ impl<'de, K: serde::de::DeserializeOwned> Deserialize<'de> for Decoded<K> {
                 let metadata = crate::decode::from_str::<MetaOnly>(raw.get())
                     .map(|m| m.metadata)
                     .unwrap_or_default();
-                Ok(Decoded::Malformed {
-                    metadata,
-                    error: error.to_string(),
-                })
+                Ok(Decoded::Malformed { metadata, error })
             }
         }
     }
@@ -335,7 +343,10 @@ pub async fn run<W: Watched>(
                 continue;
             }
             Err(error) => {
-                telemetry.watch_errors.with_label_values(&[resource]).inc();
+                telemetry
+                    .watch_errors
+                    .with_label_values(&[resource, ErrorClass::reason(error)])
+                    .inc();
                 let message = error_message(error);
                 errors.report(ErrorClass::of(error), &message, resource, &namespace);
                 if !scope.is_synced() {
@@ -498,7 +509,48 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 fn describe_status(status: &kube::core::Status) -> String {
-    format!("{} {}: {}", status.code, status.reason, status.message)
+    if status.reason == NOT_A_STATUS {
+        return format!("{} (not an API Status: {})", status.code, body_summary(&status.message));
+    }
+    format!("{} {}: {}", status.code, status.reason, bounded_line(&status.message))
+}
+
+/// The reason kube gives an error whose body is not a `Status`, the body being the message:
+/// what a proxy or load balancer in front of the API server answers.
+const NOT_A_STATUS: &str = "Failed to parse error data";
+
+/// The longest message quoted from an error body: `/readyz` and the log say what it was, not
+/// all of it (a proxy's page, or a Status carrying a whole object).
+const QUOTED_CHARS: usize = 200;
+
+/// An HTML page by its title, any other body by its start, on one line.
+fn body_summary(body: &str) -> String {
+    let title = body.find("<title>").and_then(|start| {
+        body[start + 7..]
+            .find("</title>")
+            .map(|end| &body[start + 7..start + 7 + end])
+    });
+    match title {
+        Some(title) => format!("page titled {:?}", bounded_line(title)),
+        None if body.trim().is_empty() => "empty body".to_string(),
+        None => format!("body {:?}", bounded_line(body)),
+    }
+}
+
+/// `text` with runs of whitespace as one space, cut at [`QUOTED_CHARS`] characters.
+fn bounded_line(text: &str) -> String {
+    let mut line = String::new();
+    for (i, word) in text.split_whitespace().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        line.push_str(word);
+        if line.chars().count() > QUOTED_CHARS {
+            let cut: String = line.chars().take(QUOTED_CHARS).collect();
+            return cut + "…";
+        }
+    }
+    line
 }
 
 /// What a watcher error means to whoever reads the log: it decides the level and the words.
@@ -541,6 +593,33 @@ impl ErrorClass {
         }
     }
 
+    /// The `reason` label of `kube_state_exporter_watch_errors_total`: the class, with
+    /// throttling told from server errors and timeouts from other transport failures.
+    pub fn reason(error: &watcher::Error) -> &'static str {
+        let status = match error {
+            watcher::Error::WatchError(status) => Some(status.code),
+            watcher::Error::InitialListFailed(kube::Error::Api(status))
+            | watcher::Error::WatchStartFailed(kube::Error::Api(status))
+            | watcher::Error::WatchFailed(kube::Error::Api(status)) => Some(status.code),
+            _ => None,
+        };
+        match ErrorClass::of(error) {
+            ErrorClass::Expired => "expired",
+            ErrorClass::Denied => "denied",
+            ErrorClass::NotServed => "not_found",
+            ErrorClass::Server if status == Some(429) => "throttled",
+            ErrorClass::Server => "server_error",
+            ErrorClass::Transport if timed_out(error) => "timeout",
+            ErrorClass::Transport => "transport",
+            ErrorClass::Other => match error {
+                watcher::Error::NoResourceVersion
+                | watcher::Error::InitialListFailed(kube::Error::SerdeError(_))
+                | watcher::Error::WatchFailed(kube::Error::SerdeError(_)) => "decode",
+                _ => "other",
+            },
+        }
+    }
+
     fn of_status(status: &kube::core::Status) -> ErrorClass {
         match status.code {
             410 => ErrorClass::Expired,
@@ -574,6 +653,21 @@ impl ErrorClass {
             ErrorClass::Other => "list/watch failed; retrying with backoff",
         }
     }
+}
+
+/// Whether an error or one of its sources is a timeout (the client's own or the socket's).
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<tokio::time::error::Elapsed>()
+            || e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// One watcher's memory of its error condition, so that one condition is one log line: the
@@ -740,6 +834,74 @@ mod tests {
             error_message(&e),
             "list failed: 403 Forbidden: pods is forbidden: User \"x\" cannot list"
         );
+    }
+
+    #[test]
+    fn a_proxy_page_is_named_by_its_title_and_long_messages_are_cut() {
+        let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad \
+                    Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+        let not_status = |body: &str, code| {
+            let status = kube::core::Status::failure(body, NOT_A_STATUS).with_code(code);
+            error_message(&watcher::Error::WatchStartFailed(kube::Error::Api(Box::new(status))))
+        };
+        assert_eq!(
+            not_status(page, 502),
+            "watch failed to start: 502 (not an API Status: page titled \"502 Bad Gateway\")"
+        );
+        assert_eq!(
+            not_status("upstream connect error\nor disconnect", 503),
+            "watch failed to start: 503 (not an API Status: body \"upstream connect error or disconnect\")"
+        );
+        assert_eq!(
+            not_status("", 504),
+            "watch failed to start: 504 (not an API Status: empty body)"
+        );
+        let long = kube::core::Status::failure(&"x".repeat(5000), "InternalError").with_code(500);
+        let message = error_message(&watcher::Error::InitialListFailed(kube::Error::Api(Box::new(long))));
+        assert_eq!(
+            message,
+            format!("list failed: 500 InternalError: {}…", "x".repeat(QUOTED_CHARS))
+        );
+    }
+
+    #[test]
+    fn errors_are_counted_by_reason() {
+        let io = |kind| std::io::Error::new(kind, "socket");
+        let cases = [
+            (watcher::Error::WatchError(status(WATCH_410)), "expired"),
+            (
+                watcher::Error::InitialListFailed(kube::Error::Api(status(LIST_403))),
+                "denied",
+            ),
+            (watcher::Error::InitialListFailed(api(404, "NotFound")), "not_found"),
+            (
+                watcher::Error::WatchStartFailed(api(429, "TooManyRequests")),
+                "throttled",
+            ),
+            (
+                watcher::Error::InitialListFailed(api(502, NOT_A_STATUS)),
+                "server_error",
+            ),
+            (
+                watcher::Error::WatchFailed(kube::Error::ReadEvents(io(std::io::ErrorKind::TimedOut))),
+                "timeout",
+            ),
+            (
+                watcher::Error::InitialListFailed(kube::Error::Service(Box::new(io(
+                    std::io::ErrorKind::ConnectionReset,
+                )))),
+                "transport",
+            ),
+            (watcher::Error::NoResourceVersion, "decode"),
+            (
+                watcher::Error::WatchFailed(kube::Error::SerdeError(serde_json::from_str::<u8>("x").unwrap_err())),
+                "decode",
+            ),
+            (watcher::Error::InitialListFailed(api(422, "Invalid")), "other"),
+        ];
+        for (error, want) in cases {
+            assert_eq!(ErrorClass::reason(&error), want, "{error:?}");
+        }
     }
 
     /// Status bodies as a real kube-apiserver sends them (shared/reference/apiserver-wire).

@@ -21,8 +21,12 @@ use kube_state_exporter::sim::{Sim, SimConfig};
 use kube_state_exporter::usage::{self, UsageConfig, UsageSettings};
 use serde_json::json;
 
+#[path = "e2e/faults.rs"]
+mod faults;
 #[path = "e2e/grafana.rs"]
 mod grafana;
+#[path = "e2e/hostile.rs"]
+mod hostile;
 #[path = "e2e/report.rs"]
 mod report;
 #[path = "e2e/sharding.rs"]
@@ -85,6 +89,7 @@ fn exporter_config(sim_url: &str, families: FamilyOptions) -> ExporterConfig {
         usage: None,
         cache_plain_lines: false,
         max_hot_lines_bytes: kube_state_exporter::store::precompress::DEFAULT_HOT_BUDGET,
+        api_timeout: Some(kube_state_exporter::app::DEFAULT_API_TIMEOUT),
     }
 }
 

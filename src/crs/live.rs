@@ -120,7 +120,12 @@ pub async fn run(live: Live, resources: Vec<Resource>, file: Option<PathBuf>) {
                     Ok(Event::Delete(crd)) => controller.deleted(&crd),
                     Err(error) => {
                         let message = crate::watch::error_message(&error);
-                        controller.live.telemetry.watch_errors.with_label_values(&[DISCOVERY]).inc();
+                        controller
+                            .live
+                            .telemetry
+                            .watch_errors
+                            .with_label_values(&[DISCOVERY, ErrorClass::reason(&error)])
+                            .inc();
                         errors.report(ErrorClass::of(&error), &message, DISCOVERY, "");
                         if let Some(scope) = discovery.scopes().first().filter(|s| !s.is_synced()) {
                             scope.set_error(Some(message));

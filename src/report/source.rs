@@ -215,6 +215,7 @@ pub async fn from_cluster(kube: kube::Config, namespaces: &[String]) -> anyhow::
         usage: Some(usage),
         cache_plain_lines: false,
         max_hot_lines_bytes: crate::store::precompress::DEFAULT_HOT_BUDGET,
+        api_timeout: Some(crate::app::DEFAULT_API_TIMEOUT),
     })
     .await?;
     let base = format!("http://{}", exporter.metrics_addr);

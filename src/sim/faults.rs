@@ -5,10 +5,14 @@ use super::store::Core;
 use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde_json::{Map, Value};
+
 #[derive(Debug, Default, Clone)]
 struct ResFaults {
     fail_next: usize,
     fail_status: u16,
+    /// The failures come from a proxy in front of the server: an HTML page, not a Status.
+    fail_from_proxy: bool,
     forbidden: bool,
     stall: Duration,
     requests: u64,
@@ -45,6 +49,8 @@ pub enum Injected {
     None,
     Forbidden,
     Status(u16),
+    /// An HTML error page from a proxy, with this HTTP status.
+    ProxyPage(u16),
 }
 
 /// Fault switches of one [`Sim`](super::Sim). Resources are named by plural (`pods`,
@@ -98,7 +104,30 @@ impl Faults {
         self.with_res(resource, |r| {
             r.fail_next = n;
             r.fail_status = status;
+            r.fail_from_proxy = false;
         });
+    }
+
+    /// The next `n` list/watch requests of `resource` are answered by a proxy in front of the
+    /// server: `status` with an HTML error page (`text/html`), as load balancers and ingress
+    /// controllers send, instead of a Kubernetes Status.
+    pub fn proxy_fail_next(&self, resource: &str, n: usize, status: u16) {
+        self.with_res(resource, |r| {
+            r.fail_next = n;
+            r.fail_status = status;
+            r.fail_from_proxy = true;
+        });
+    }
+
+    /// A total outage while set: every connection, new or open (watches included), is cut
+    /// without an answer, as when the API server or its load balancer is down. In-process
+    /// changes (`Sim::create`, …) still apply and reach clients once it is cleared.
+    pub fn outage(&self, down: bool) {
+        self.core.outage.store(down, std::sync::atomic::Ordering::SeqCst);
+        if down {
+            // Open watches are idle until an event: wake them so their connections are cut now.
+            self.drop_watches();
+        }
     }
 
     /// Every list/watch of `resource` answers 403 Forbidden while set.
@@ -110,12 +139,27 @@ impl Faults {
     /// (name, namespace, uid, resourceVersion) but a type-broken `spec`, so typed decoding fails.
     /// The stored object stays intact (lists and GETs are unaffected).
     pub fn malformed_next_event(&self, resource: &str) {
+        let Some(res) = self.core.reg.by_name(resource) else {
+            tracing::warn!(resource, "sim fault for an unknown resource ignored");
+            return;
+        };
+        let spec = serde_json::from_str(self.core.reg.def(res).malformed_spec).unwrap_or(Value::String("oops".into()));
+        self.rewrite_next_event(resource, move |obj| {
+            obj.insert("spec".into(), spec);
+        });
+    }
+
+    /// The next change of `resource` that has none pending reaches watches with its object
+    /// (without apiVersion/kind, which the event adds) passed through `rewrite`: a missing uid,
+    /// a wrong kind, anything a broken server or proxy could send. The stored object stays
+    /// intact (lists and GETs are unaffected).
+    pub fn rewrite_next_event(&self, resource: &str, rewrite: impl FnOnce(&mut Map<String, Value>) + Send + 'static) {
         match self.core.reg.by_name(resource) {
             Some(res) => {
                 let mut st = self.core.lock();
                 let storage = st.storage(res);
-                if let Some(n) = st.malformed_pending.get_mut(storage) {
-                    *n += 1;
+                if let Some(queue) = st.rewrites.get_mut(storage) {
+                    queue.push_back(Box::new(rewrite));
                 }
             }
             None => tracing::warn!(resource, "sim fault for an unknown resource ignored"),
@@ -237,7 +281,11 @@ impl Core {
         r.requests += 1;
         if r.fail_next > 0 {
             r.fail_next -= 1;
-            return Injected::Status(r.fail_status);
+            return if r.fail_from_proxy {
+                Injected::ProxyPage(r.fail_status)
+            } else {
+                Injected::Status(r.fail_status)
+            };
         }
         if r.forbidden {
             return Injected::Forbidden;

@@ -5,7 +5,7 @@ use super::metrics;
 use super::registry::ResourceDef;
 use super::selector::{FieldSelector, LabelSelector};
 use super::shard::ShardSelector;
-use super::status::{Cause, Details, Status, json_response, not_found_text, text_response};
+use super::status::{Cause, Details, Status, json_response, not_found_text, proxy_page, text_response};
 use super::store::{AtError, Core, Filter, ListView, OpError, Stored, WriteMode, field_supported, qualified};
 use super::watch::{Start, WatchSpec, push_object, serve_watch};
 use axum::Router;
@@ -265,6 +265,7 @@ async fn route(core: Arc<Core>, path: &str, ctx: Ctx) -> Response {
                     return Status::for_code(code, &format!("{verb} {}", qualified(core.reg.def(t.res))))
                         .into_response();
                 }
+                Injected::ProxyPage(code) => return proxy_page(code),
             }
             if is_watch {
                 watch(core, &t, &ctx)

@@ -917,6 +917,7 @@ pub async fn serve(core: Arc<Core>, version: &str, rest: &[&str], method: &Metho
             Injected::Status(code) => {
                 return Status::for_code(code, &format!("{verb} {}", qualified(def))).into_response();
             }
+            Injected::ProxyPage(code) => return super::status::proxy_page(code),
         }
         let fail = faults(&core, |f| {
             (f.fail_next > 0).then(|| {

@@ -30,6 +30,7 @@ mod faults;
 mod http;
 mod json;
 pub mod metrics;
+mod outage;
 pub mod registry;
 mod selector;
 mod shard;
@@ -55,7 +56,6 @@ pub use faults::Faults;
 pub use registry::ResourceDef;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use registry::Registry;
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -158,9 +158,10 @@ impl Sim {
         let core = Arc::new(Core::new(config, Registry::new(defs), local));
         let app = http::router(core.clone());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
+        let listener = outage::GatedListener {
+            inner: listener,
+            core: core.clone(),
+        };
         let server = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = shutdown_rx.await;

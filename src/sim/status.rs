@@ -213,6 +213,18 @@ pub fn text_response(code: u16, text: &str) -> Response {
     resp
 }
 
+/// The error page a proxy in front of the API server answers with (nginx's shape).
+pub fn proxy_page(code: u16) -> Response {
+    let reason = StatusCode::from_u16(code)
+        .ok()
+        .and_then(|c| c.canonical_reason())
+        .unwrap_or("Error");
+    let page = format!(
+        "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    );
+    base_response(code, "text/html", Body::from(page))
+}
+
 pub fn not_found_text() -> Response {
     text_response(404, "404 page not found")
 }

@@ -79,9 +79,17 @@ impl Stored {
 
     /// The object as a JSON map (without apiVersion/kind).
     pub fn to_map(&self) -> Map<String, Value> {
-        match serde_json::from_slice::<Value>(&self.json) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
+        // The sim encoded these bytes itself from a map, at whatever depth it was given.
+        let text = std::str::from_utf8(&self.json).expect("the sim's own JSON is UTF-8");
+        let mut docs = crate::decode::documents::<Value>(text).unwrap_or_else(|e| {
+            panic!(
+                "the sim's own encoding of {}/{} does not decode: {e}",
+                self.ns, self.name
+            )
+        });
+        match (docs.pop(), docs.is_empty()) {
+            (Some(Value::Object(m)), true) => m,
+            _ => panic!("the sim's own encoding of {}/{} is not one object", self.ns, self.name),
         }
     }
 }
@@ -166,8 +174,8 @@ pub struct Event {
     pub obj: Arc<Stored>,
     /// The version before this change (MODIFIED, DELETED).
     pub prev: Option<Arc<Stored>>,
-    /// `Faults::malformed_next_event`: the object this event carries instead of `obj`.
-    pub malformed: Option<Bytes>,
+    /// `Faults::rewrite_next_event`: the object this event carries instead of `obj`.
+    pub malformed: Option<Rewritten>,
 }
 
 struct Snapshot {
@@ -190,6 +198,20 @@ pub enum AtError {
     TooLarge { current: u64 },
 }
 
+/// An event's object as a rewrite left it (`Faults::rewrite_next_event`).
+#[derive(Debug)]
+pub struct Rewritten {
+    /// The object without apiVersion/kind, as [`encode_object`] writes it.
+    pub json: Bytes,
+    /// Where its metadata ends.
+    pub meta_end: usize,
+    /// `{"kind":…,"apiVersion":…` when the rewrite changed either.
+    pub type_prefix: Option<Arc<[u8]>>,
+}
+
+/// A change made to one event's object on the wire only.
+pub type Rewrite = Box<dyn FnOnce(&mut Map<String, Value>) + Send>;
+
 pub struct State {
     /// The current (last assigned) resourceVersion.
     pub rv: u64,
@@ -206,8 +228,9 @@ pub struct State {
     store_of: Vec<usize>,
     pub log: VecDeque<Arc<Event>>,
     snapshots: VecDeque<Snapshot>,
-    /// Per storage index.
-    pub malformed_pending: Vec<usize>,
+    /// Per storage index: how the next events' objects are rewritten on the wire
+    /// (`Faults::rewrite_next_event`), oldest first.
+    pub rewrites: Vec<VecDeque<Rewrite>>,
     capacity: usize,
 }
 
@@ -222,7 +245,7 @@ impl State {
             store_of: (0..resources).collect(),
             log: VecDeque::new(),
             snapshots: VecDeque::new(),
-            malformed_pending: vec![0; resources],
+            rewrites: (0..resources).map(|_| VecDeque::new()).collect(),
             capacity: capacity.max(1),
         }
     }
@@ -239,7 +262,7 @@ impl State {
         let res = self.objects.len();
         self.objects.push(BTreeMap::new());
         self.store_of.push(storage.map_or(res, |s| self.storage(s)));
-        self.malformed_pending.push(0);
+        self.rewrites.push(VecDeque::new());
         res
     }
 
@@ -518,6 +541,8 @@ pub struct Core {
     /// Nodes and pods as the metrics derivation parsed them (`super::metrics`).
     pub metrics_cache: Mutex<super::metrics::Cache>,
     pub addr: SocketAddr,
+    /// A total outage ([`Faults::outage`](super::Faults::outage)): every connection is cut.
+    pub outage: std::sync::atomic::AtomicBool,
 }
 
 pub(super) fn meta_mut(obj: &mut Map<String, Value>) -> &mut Map<String, Value> {
@@ -582,6 +607,7 @@ impl Core {
             metrics_cache: Mutex::new(super::metrics::Cache::default()),
             reg,
             addr,
+            outage: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -623,15 +649,31 @@ impl Core {
         meta_mut(&mut obj).insert("resourceVersion".into(), Value::String(rv.to_string()));
         let stored = Arc::new(Stored::build(def, &obj, rv));
         let storage = st.storage(res);
-        let malformed = if st.malformed_pending.get(storage).copied().unwrap_or(0) > 0 {
-            st.malformed_pending[storage] -= 1;
-            let mut bad = obj.clone();
-            let spec = serde_json::from_str(def.malformed_spec).unwrap_or(Value::String("oops".into()));
-            bad.insert("spec".into(), spec);
-            Some(Bytes::from(encode_object(&bad).0))
-        } else {
-            None
-        };
+        let malformed = st
+            .rewrites
+            .get_mut(storage)
+            .and_then(VecDeque::pop_front)
+            .map(|rewrite| {
+                let mut bad = obj.clone();
+                rewrite(&mut bad);
+                // A kind or apiVersion the rewrite set replaces the resource's own.
+                let (kind, api) = (bad.remove("kind"), bad.remove("apiVersion"));
+                let type_prefix = (kind.is_some() || api.is_some()).then(|| {
+                    let text = |v: Option<Value>, default: &str| v.unwrap_or_else(|| default.into()).to_string();
+                    let prefix = format!(
+                        r#"{{"kind":{},"apiVersion":{}"#,
+                        text(kind, def.kind),
+                        text(api, def.api_version)
+                    );
+                    Arc::from(prefix.into_bytes())
+                });
+                let (json, meta_end) = encode_object(&bad);
+                Rewritten {
+                    json: Bytes::from(json),
+                    meta_end,
+                    type_prefix,
+                }
+            });
         st.apply(Event {
             rv,
             res: storage,

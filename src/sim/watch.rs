@@ -181,7 +181,8 @@ fn render_batch(type_prefix: &[u8], meta_only: bool, batch: &[(EventType, Arc<Ev
     let mut out = Vec::new();
     for (kind, ev) in batch {
         if let Some(bad) = &ev.malformed {
-            push_event(&mut out, kind.as_str(), type_prefix, meta_only, bad, ev.obj.meta_end);
+            let prefix = bad.type_prefix.as_deref().unwrap_or(type_prefix);
+            push_event(&mut out, kind.as_str(), prefix, meta_only, &bad.json, bad.meta_end);
         } else if *kind == EventType::Deleted && ev.kind == EventType::Modified {
             // Left the selection: the previous content with this event's resourceVersion.
             let prev = ev.prev.as_ref().unwrap_or(&ev.obj);
