@@ -404,6 +404,17 @@ pub struct BenchArgs {
     /// Run the exporter with this `--max-hot-lines-mib` (its default when absent).
     #[arg(long)]
     pub max_hot_lines_mib: Option<u32>,
+    /// Soak instead of the scales: run this long (e.g. `1h`) against a churning cluster with
+    /// forced relists, an API outage and a quiet stretch; report RSS slope, lag and latency.
+    #[arg(long, value_name = "DURATION")]
+    pub soak: Option<String>,
+    /// Pods of the soak's cluster.
+    #[arg(long, default_value_t = 10_000)]
+    pub soak_pods: usize,
+    /// Churn operations per second during the soak (kubelet, job, rollout, scaling events;
+    /// node lease renewals come on top).
+    #[arg(long, default_value_t = 100)]
+    pub soak_churn: usize,
 }
 
 /// Output formats of `report`.

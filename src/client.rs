@@ -17,6 +17,7 @@ use kube::client::{Body, DynBody};
 use tower::{BoxError, Layer, Service};
 
 mod bounds;
+pub use bounds::timed_out;
 
 use crate::kinds;
 use crate::sharding::ShardFilter;
@@ -250,6 +251,15 @@ where
                             report: Some(Box::new(move |echoed| state.record_echo(resource, echoed))),
                         }) as Box<DynBody>
                     }))
+                }
+                Ok(response)
+                    if ok
+                        && is_watch
+                        && let Some(resource) = resource =>
+                {
+                    let telemetry = state.telemetry.clone();
+                    Ok(response
+                        .map(|body| Box::new(bounds::CountedCut::new(body, resource, telemetry)) as Box<DynBody>))
                 }
                 other => other,
             }

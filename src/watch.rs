@@ -609,7 +609,7 @@ impl ErrorClass {
             ErrorClass::NotServed => "not_found",
             ErrorClass::Server if status == Some(429) => "throttled",
             ErrorClass::Server => "server_error",
-            ErrorClass::Transport if timed_out(error) => "timeout",
+            ErrorClass::Transport if crate::client::timed_out(error) => "timeout",
             ErrorClass::Transport => "transport",
             ErrorClass::Other => match error {
                 watcher::Error::NoResourceVersion
@@ -653,21 +653,6 @@ impl ErrorClass {
             ErrorClass::Other => "list/watch failed; retrying with backoff",
         }
     }
-}
-
-/// Whether an error or one of its sources is a timeout (the client's own or the socket's).
-fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(error);
-    while let Some(e) = current {
-        if e.is::<tokio::time::error::Elapsed>()
-            || e.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        {
-            return true;
-        }
-        current = e.source();
-    }
-    false
 }
 
 /// One watcher's memory of its error condition, so that one condition is one log line: the

@@ -1145,6 +1145,60 @@ fn bench_quick_runs_and_reports_every_figure() {
     assert!(report["body_gzip_bytes"].as_f64() < report["body_bytes"].as_f64());
 }
 
+/// Invariant: through churn, forced relists, an API outage and a stretch of bookmarks only, the
+/// scrape equals the simulator's state at every checkpoint and every lag probe is served.
+/// Timings are reported, never asserted.
+#[test]
+fn bench_soak_goes_through_every_phase_and_ends_equal_to_the_api() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+        .args([
+            "bench",
+            "--soak",
+            "30s",
+            "--soak-pods",
+            "300",
+            "--soak-churn",
+            "30",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "soak failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checkpoints: Vec<(&str, bool)> = report["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["equal"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        checkpoints,
+        [
+            ("after the outage", true),
+            ("after the quiet stretch", true),
+            ("end", true)
+        ],
+        "{report}"
+    );
+    assert_eq!(report["probes_missed"], 0, "{report}");
+    assert!(report["probes"].as_u64().unwrap() >= 5, "{report}");
+    assert!(report["relists_forced"].as_u64().unwrap() >= 3, "{report}");
+    assert!(report["churn_applied"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["samples"].as_array().unwrap().len() >= 10, "{report}");
+    // The forced relists and the outage are seen and counted by the exporter.
+    for reason in ["expired", "transport"] {
+        assert!(
+            report["watch_errors"][reason].as_f64().unwrap_or(0.0) > 0.0,
+            "{reason}: {report}"
+        );
+    }
+    assert!(report["outage_recovery_seconds"].as_f64().unwrap() > 0.0, "{report}");
+}
+
 /// `promtool check metrics` (Debian's `prometheus` package) must parse the text without error.
 /// Exit 0 = clean, 3 = lint warnings only (KSM's own names trip some lints); 1 = parse error.
 fn assert_promtool_accepts(text: &str) {

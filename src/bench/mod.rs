@@ -6,6 +6,7 @@
 
 mod events;
 mod measure;
+mod soak;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -130,6 +131,21 @@ fn free_port() -> anyhow::Result<u16> {
 /// Runs the harness and prints the table (or JSON).
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("locating the kube-state-exporter binary")?;
+    if let Some(raw) = &args.soak {
+        let duration = crate::usage::parse::parse_go_duration(raw)
+            .filter(|s| s.is_finite() && *s >= 10.0)
+            .with_context(|| format!("--soak: invalid duration {raw:?} (at least 10s; e.g. 1h, 90m)"))?;
+        let dir = std::env::temp_dir().join(format!("kse-soak-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let report = soak::run(&exe, &dir, Duration::from_secs_f64(duration), &args).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            soak::print(&report);
+        }
+        // The exporter's log stays for reading; the rest of the directory is small.
+        return Ok(());
+    }
     let scales = if args.quick { vec![300] } else { args.pods.clone() };
     let scrapes = if args.quick { 20 } else { args.scrapes.max(20) };
     let dir = std::env::temp_dir().join(format!("kse-bench-{}", std::process::id()));
@@ -167,26 +183,14 @@ async fn run_scale(
 
     let (port, telemetry_port) = (free_port()?, free_port()?);
     let started = Instant::now();
-    let exporter = ChildGuard(
-        Command::new(exe)
-            .args(["run", "--usage=false", "--kubeconfig"])
-            .arg(&kubeconfig)
-            .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
-            .args([
-                "--port",
-                &port.to_string(),
-                "--telemetry-port",
-                &telemetry_port.to_string(),
-            ])
-            // Every parallel scraper is measured, none turned away by the scrape limit.
-            .args(["--max-concurrent-scrapes", &args.parallel.max(10).to_string()])
-            .args(args.cache_plain_lines.then_some("--cache-plain-lines"))
-            .args(args.max_hot_lines_mib.map(|mib| format!("--max-hot-lines-mib={mib}")))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting the exporter")?,
-    );
+    let tuning = [
+        // Every parallel scraper is measured, none turned away by the scrape limit.
+        Some(format!("--max-concurrent-scrapes={}", args.parallel.max(10))),
+        args.cache_plain_lines.then(|| "--cache-plain-lines".to_string()),
+        args.max_hot_lines_mib.map(|mib| format!("--max-hot-lines-mib={mib}")),
+    ];
+    let tuning: Vec<String> = tuning.into_iter().flatten().collect();
+    let exporter = spawn_exporter(exe, &kubeconfig, port, telemetry_port, &tuning, Stdio::inherit())?;
     let pid = exporter.0.id();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let telemetry: SocketAddr = ([127, 0, 0, 1], telemetry_port).into();
@@ -300,6 +304,36 @@ async fn run_scale(
         scrapes,
         parallel: args.parallel,
     })
+}
+
+/// Starts `run` against `kubeconfig` on 127.0.0.1 without usage, logging warnings to `log` as an
+/// operator would see them (the default filter, not a `RUST_LOG` of the caller).
+fn spawn_exporter(
+    exe: &Path,
+    kubeconfig: &Path,
+    port: u16,
+    telemetry_port: u16,
+    extra: &[String],
+    log: impl Into<Stdio>,
+) -> anyhow::Result<ChildGuard> {
+    let child = Command::new(exe)
+        .args(["run", "--usage=false", "--kubeconfig"])
+        .arg(kubeconfig)
+        .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--telemetry-port",
+            &telemetry_port.to_string(),
+        ])
+        .args(extra)
+        .arg("--log-level=warn")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .context("starting the exporter")?;
+    Ok(ChildGuard(child))
 }
 
 /// Starts `sim --objects N` and waits until it has created its cluster.

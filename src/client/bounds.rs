@@ -1,6 +1,7 @@
 //! Bounds on every API call, so a server that accepts connections and never answers, or stops
 //! halfway through a list, costs one `--api-timeout` and an error on `/readyz` instead of a
-//! watcher stuck forever; and kube's retry of throttled answers, counted.
+//! watcher stuck forever; and the faults kube absorbs without telling the watcher (throttled
+//! answers it retries, watch connections cut mid-stream that it resumes), counted.
 //!
 //! Invariant: no list or watch request waits longer than the timeout for its response to
 //! start, and no list body waits longer than it for its next bytes. Watch bodies are exempt: a
@@ -20,6 +21,7 @@ use tower::retry::Policy;
 use tower::{BoxError, Layer, Service};
 
 use super::{LayerState, ResponseFuture};
+use crate::telemetry::Telemetry;
 
 /// Layer that bounds each attempt of a request by the API timeout (see the module docs).
 #[derive(Clone)]
@@ -63,7 +65,7 @@ where
         Box::pin(async move {
             let response = tokio::time::timeout(limit, response)
                 .await
-                .map_err(|_| timed_out(format!("no answer from the API server within {limit:?}")))??;
+                .map_err(|_| timeout_error(format!("no answer from the API server within {limit:?}")))??;
             Ok(if guard_body {
                 response.map(|body| Box::new(IdleGuard::new(body, limit)) as Box<DynBody>)
             } else {
@@ -73,7 +75,7 @@ where
     }
 }
 
-fn timed_out(message: String) -> BoxError {
+fn timeout_error(message: String) -> BoxError {
     Box::new(std::io::Error::new(std::io::ErrorKind::TimedOut, message))
 }
 
@@ -108,7 +110,7 @@ impl http_body::Body for IdleGuard {
             Poll::Pending => match self.deadline.as_mut().poll(cx) {
                 Poll::Ready(()) => {
                     let limit = self.limit;
-                    Poll::Ready(Some(Err(timed_out(format!(
+                    Poll::Ready(Some(Err(timeout_error(format!(
                         "the API server stopped sending a list response for {limit:?}"
                     )))))
                 }
@@ -175,4 +177,73 @@ impl<Res> Policy<http::Request<Body>, http::Response<Res>, BoxError> for Counted
     fn clone_request(&mut self, request: &http::Request<Body>) -> Option<http::Request<Body>> {
         Policy::<_, http::Response<Res>, BoxError>::clone_request(&mut self.policy, request)
     }
+}
+
+/// A watch body that counts its own failure: kube's client turns an error in the middle of a
+/// watch stream (a connection cut mid-event) into a quiet end of the stream and resumes from
+/// the last whole event, so the watcher never sees it. Counted here as `transport` (or
+/// `timeout`) for the kind, with one log line.
+pub(super) struct CountedCut {
+    inner: Box<DynBody>,
+    resource: &'static str,
+    telemetry: Arc<Telemetry>,
+}
+
+impl CountedCut {
+    pub(super) fn new(inner: Box<DynBody>, resource: &'static str, telemetry: Arc<Telemetry>) -> CountedCut {
+        CountedCut {
+            inner,
+            resource,
+            telemetry,
+        }
+    }
+}
+
+impl http_body::Body for CountedCut {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Err(error))) = &polled {
+            let reason = if timed_out(error.as_ref()) {
+                "timeout"
+            } else {
+                "transport"
+            };
+            self.telemetry
+                .watch_errors
+                .with_label_values(&[self.resource, reason])
+                .inc();
+            tracing::warn!(
+                resource = self.resource,
+                error = %error,
+                "watch connection broke mid-stream; resuming from the last whole event"
+            );
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Whether an error or one of its sources is a timeout (the client's own or the socket's).
+pub fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<tokio::time::error::Elapsed>()
+            || e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }

@@ -1,5 +1,6 @@
 //! Fault switches: break the simulated server on purpose (reliability tests).
 
+use super::cut::ListBodyFault;
 use super::metrics::{self, MetricsFaults};
 use super::store::Core;
 use std::sync::{Arc, MutexGuard, PoisonError};
@@ -16,6 +17,12 @@ struct ResFaults {
     forbidden: bool,
     stall: Duration,
     requests: u64,
+    /// `cut_next_watch_event`.
+    cut_next_event: bool,
+    /// `reset_next_list` / `stall_next_list_body`.
+    list_body: Option<ListBodyFault>,
+    /// `expire_after_next_page`.
+    expire_after_page: bool,
 }
 
 /// Per-resource fault settings and request counters.
@@ -166,6 +173,31 @@ impl Faults {
         }
     }
 
+    /// The next event line of `resource` on an open watch stops half-way and the connection is
+    /// reset, as when a connection drops mid-event: the client has a partial line and an error.
+    pub fn cut_next_watch_event(&self, resource: &str) {
+        self.with_res(resource, |r| r.cut_next_event = true);
+    }
+
+    /// The next list response of `resource` sends half of its first chunk, then the connection
+    /// is reset.
+    pub fn reset_next_list(&self, resource: &str) {
+        self.with_res(resource, |r| r.list_body = Some(ListBodyFault::Reset));
+    }
+
+    /// The next list response of `resource` sends half of its first chunk, then nothing for `d`,
+    /// then the rest: a server or proxy that stalls in the middle of a body.
+    pub fn stall_next_list_body(&self, resource: &str, d: Duration) {
+        self.with_res(resource, |r| r.list_body = Some(ListBodyFault::Stall(d)));
+    }
+
+    /// Compaction lands between two pages: right after the next list page of `resource` that
+    /// has a `continue` token is served, every resourceVersion expires, so that token gets the
+    /// real 410 (with a fresh token for an inconsistent remainder, as a real server answers).
+    pub fn expire_after_next_page(&self, resource: &str) {
+        self.with_res(resource, |r| r.expire_after_page = true);
+    }
+
     /// Requests for `resource` (list, watch, get) wait `d` before answering; `Duration::ZERO` clears.
     pub fn stall(&self, resource: &str, d: Duration) {
         self.with_res(resource, |r| r.stall = d);
@@ -272,6 +304,27 @@ impl Core {
             .per_res
             .get(res)
             .map_or(Duration::ZERO, |r| r.stall)
+    }
+
+    /// Takes a pending fault of `res`'s settings (so it applies once).
+    fn take<T: Default>(&self, res: usize, field: impl FnOnce(&mut ResFaults) -> &mut T) -> T {
+        let mut f = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        std::mem::take(field(f.res_mut(res)))
+    }
+
+    /// Whether the next event line of `res` is to be cut (once).
+    pub fn take_watch_cut(&self, res: usize) -> bool {
+        self.take(res, |r| &mut r.cut_next_event)
+    }
+
+    /// What breaks the body of this list answer of `res`, if anything (once).
+    pub fn take_list_body_fault(&self, res: usize) -> Option<ListBodyFault> {
+        self.take(res, |r| &mut r.list_body)
+    }
+
+    /// Whether every resourceVersion expires after this page of `res` (once).
+    pub fn take_expire_after_page(&self, res: usize) -> bool {
+        self.take(res, |r| &mut r.expire_after_page)
     }
 
     /// Counts a list/watch request and says which fault, if any, answers it.

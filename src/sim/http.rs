@@ -268,9 +268,15 @@ async fn route(core: Arc<Core>, path: &str, ctx: Ctx) -> Response {
                 Injected::ProxyPage(code) => return proxy_page(code),
             }
             if is_watch {
-                watch(core, &t, &ctx)
-            } else {
-                list(core, &t, &ctx).await
+                return watch(core, &t, &ctx);
+            }
+            let response = list(core.clone(), &t, &ctx).await;
+            if !response.status().is_success() {
+                return response;
+            }
+            match core.take_list_body_fault(t.res) {
+                Some(fault) => super::cut::break_list_body(response, fault),
+                None => response,
             }
         }
         (&Method::GET, Some(name)) => {
@@ -753,6 +759,10 @@ async fn list(core: Arc<Core>, t: &Target, ctx: &Ctx) -> Response {
     let more = limit.is_some_and(|l| page.len() >= l) && idx < items.len();
     let (token, remaining) = if more {
         core.lock().remember(t.res, ns, view.rv, view.items.clone());
+        if core.take_expire_after_page(t.res) {
+            core.lock().expire();
+            core.wake_watches();
+        }
         let last = &items[idx - 1];
         let remaining = (!filter.has_selectors()).then(|| items.len() - idx);
         (

@@ -26,6 +26,7 @@
 
 pub mod cluster;
 mod crd;
+mod cut;
 mod faults;
 mod http;
 mod json;

@@ -215,8 +215,13 @@ pub type Rewrite = Box<dyn FnOnce(&mut Map<String, Value>) + Send>;
 pub struct State {
     /// The current (last assigned) resourceVersion.
     pub rv: u64,
-    /// The oldest resourceVersion a watch may start from (events with rv > it are all logged).
+    /// The oldest resourceVersion a list may be served at (events with rv > it are all logged):
+    /// etcd's compaction, global.
     pub oldest_valid: u64,
+    /// Per storage index: the oldest resourceVersion a watch may resume from. A real server keeps
+    /// a watch cache per resource, so one kind's events falling out of the window do not expire
+    /// a quiet watch of another (which bookmarks keep current).
+    watch_floors: Vec<u64>,
     /// Bumped by `Faults::drop_watches`; a watch started under another value ends.
     pub drop_gen: u64,
     pub shutdown: bool,
@@ -239,6 +244,7 @@ impl State {
         State {
             rv: 1,
             oldest_valid: 1,
+            watch_floors: vec![1; resources],
             drop_gen: 0,
             shutdown: false,
             objects: (0..resources).map(|_| BTreeMap::new()).collect(),
@@ -263,7 +269,16 @@ impl State {
         self.objects.push(BTreeMap::new());
         self.store_of.push(storage.map_or(res, |s| self.storage(s)));
         self.rewrites.push(VecDeque::new());
+        self.watch_floors.push(self.oldest_valid);
         res
+    }
+
+    /// The oldest resourceVersion a watch of `res` may resume from.
+    pub fn watch_floor(&self, res: usize) -> u64 {
+        self.watch_floors
+            .get(self.storage(res))
+            .copied()
+            .unwrap_or(self.oldest_valid)
     }
 
     pub fn get(&self, res: usize, ns: &str, name: &str) -> Option<&Arc<Stored>> {
@@ -383,6 +398,9 @@ impl State {
         while self.log.len() > self.capacity {
             if let Some(old) = self.log.pop_front() {
                 self.oldest_valid = self.oldest_valid.max(old.rv);
+                if let Some(floor) = self.watch_floors.get_mut(old.res) {
+                    *floor = (*floor).max(old.rv);
+                }
             }
         }
     }
@@ -391,6 +409,7 @@ impl State {
     pub fn expire(&mut self) {
         self.rv += 1;
         self.oldest_valid = self.rv;
+        self.watch_floors.fill(self.rv);
         self.log.clear();
         self.snapshots.clear();
     }

@@ -484,6 +484,33 @@ async fn event_log_overflow_compacts() {
     assert_eq!(got, ["d", "e"]);
 }
 
+/// A watch cache per kind, as on a real server: another kind's events falling out of the window
+/// leave a pods watch resumable from before them; only dropped pod events expire it.
+#[tokio::test]
+async fn one_kind_leaving_the_window_does_not_expire_another_kinds_watch() {
+    let sim = sim_with(60_000, 3).await;
+    sim.create(pod("ns", "a", json!({}), None)).unwrap();
+    let start = sim.resource_version();
+    for n in ["c1", "c2", "c3", "c4", "c5"] {
+        sim.create(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "ns"}}))
+            .unwrap();
+    }
+    sim.create(pod("ns", "b", json!({}), None)).unwrap();
+    let pods_from_start = format!("/api/v1/pods?watch=1&resourceVersion={start}&timeoutSeconds=1");
+    let (_, lines) = watch_all(sim.addr(), &pods_from_start).await;
+    let got: Vec<&str> = lines
+        .iter()
+        .map(|l| l["object"]["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ["b"], "the pods watch lost nothing: {lines:?}");
+    for n in ["d", "e", "f"] {
+        sim.create(pod("ns", n, json!({}), None)).unwrap();
+    }
+    let (_, lines) = watch_all(sim.addr(), &pods_from_start).await;
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["object"]["code"], 410, "pod b's event is gone: {lines:?}");
+}
+
 #[tokio::test]
 async fn drop_watches_ends_streams_cleanly() {
     let sim = Sim::start().await.unwrap();

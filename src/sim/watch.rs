@@ -12,7 +12,6 @@ use super::store::{Core, Event, EventType, Filter, Stored};
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -106,7 +105,9 @@ pub fn serve_watch(core: Arc<Core>, spec: WatchSpec) -> Response {
     let (tx, rx) = mpsc::channel::<Bytes>(16);
     tokio::spawn(run(core, spec, tx));
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<Bytes, Infallible>(b), rx))
+        let chunk = rx.recv().await?;
+        // After a cut, nothing more: the stream's error ends the response.
+        Some((super::cut::watch_chunk(chunk), rx))
     });
     json_stream_response(Body::from_stream(stream))
 }
@@ -149,7 +150,7 @@ fn drain(core: &Core, spec: &WatchSpec, def: &ResourceDef, cursor: &mut u64, dro
     if st.shutdown || st.drop_gen != drop_gen {
         return Drain::Dropped;
     }
-    if *cursor < st.oldest_valid {
+    if *cursor < st.watch_floor(spec.res) {
         return Drain::Expired;
     }
     let start = st.log.partition_point(|e| e.rv <= *cursor);
@@ -235,7 +236,7 @@ async fn run(core: Arc<Core>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
             return;
         }
         match spec.start {
-            Start::From(r) if r < st.oldest_valid => None,
+            Start::From(r) if r < st.watch_floor(spec.res) => None,
             Start::From(r) => Some((r, st.drop_gen, None)),
             Start::Now => Some((st.rv, st.drop_gen, None)),
             Start::Initial { .. } => Some((
@@ -287,7 +288,16 @@ async fn run(core: Arc<Core>, spec: WatchSpec, tx: mpsc::Sender<Bytes>) {
             }
             Drain::Events { batch, more, gone } => {
                 if !batch.is_empty() {
-                    let lines = render_batch(&type_prefix, spec.meta_only, &batch);
+                    let mut lines = render_batch(&type_prefix, spec.meta_only, &batch);
+                    if core.take_watch_cut(spec.res) {
+                        // Half of the first line, then the connection drops: the client has
+                        // to resume from the last event it got whole.
+                        let first_line = lines.iter().position(|&b| b == b'\n').unwrap_or(lines.len());
+                        lines.truncate(first_line / 2);
+                        let _ = tx.send(Bytes::from(lines)).await;
+                        let _ = tx.send(super::cut::CUT_HERE).await;
+                        return;
+                    }
                     if tx.send(Bytes::from(lines)).await.is_err() {
                         return;
                     }
