@@ -415,6 +415,10 @@ pub struct BenchArgs {
     /// node lease renewals come on top).
     #[arg(long, default_value_t = 100)]
     pub soak_churn: usize,
+    /// Instead of the scales: sync an exporter on a pod list of more than this many MiB of JSON,
+    /// streamed and paginated, and report its peak memory against the list's size.
+    #[arg(long, value_name = "MIB")]
+    pub big_list_mib: Option<u64>,
 }
 
 /// Output formats of `report`.

@@ -4,6 +4,7 @@
 //! stack in the same run, event throughput against decode-only, and scrape latency under
 //! parallel scrapers and event load. See docs/PERFORMANCE.md.
 
+mod biglist;
 mod events;
 mod measure;
 mod soak;
@@ -144,6 +145,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             soak::print(&report);
         }
         // The exporter's log stays for reading; the rest of the directory is small.
+        return Ok(());
+    }
+    if let Some(mib) = args.big_list_mib {
+        let dir = std::env::temp_dir().join(format!("kse-big-list-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let report = biglist::run(&exe, &dir, mib).await?;
+        let _ = std::fs::remove_dir_all(&dir);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            biglist::print(&report);
+        }
         return Ok(());
     }
     let scales = if args.quick { vec![300] } else { args.pods.clone() };
