@@ -1199,6 +1199,17 @@ fn bench_soak_goes_through_every_phase_and_ends_equal_to_the_api() {
         );
     }
     assert!(report["outage_recovery_seconds"].as_f64().unwrap() > 0.0, "{report}");
+    for series in [
+        "scrape_plain",
+        "scrape_gzip",
+        "lag",
+        "idle_plain",
+        "idle_gzip",
+        "static_plain",
+        "static_gzip",
+    ] {
+        assert!(report[series]["p50"].as_f64().unwrap() > 0.0, "{series}: {report}");
+    }
 }
 
 /// Invariant: a list far larger than a page is synced whole, streamed and paginated: every

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::json;
 
-use super::measure::{Spread, cpu_seconds, memory, timed_get, timed_get_sized};
-use super::{ChildGuard, free_port, read_telemetry_sum, spawn_exporter, wait_ready};
+use super::measure::{Spread, cpu_seconds, latencies, memory, timed_get, timed_get_sized};
+use super::{ChildGuard, free_port, read_telemetry_sum, spawn_exporter, static_server, wait_ready};
 use crate::cli::{BenchArgs, FamilyArgs, FamilyOptions};
 use crate::demo::{apply_op, populate};
 use crate::exposition::Format;
@@ -66,6 +66,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether a sample at `seconds` shows the steady churning state: after the first relist
+    /// period (allocator arenas and gzip members settle), and not during the outage or the quiet
+    /// stretch or in the minute after either (catching up).
+    pub fn churning_at(&self, seconds: f64) -> bool {
+        let settle = Duration::from_secs(60).min(self.duration / 20);
+        let within = |w: &Window| seconds >= w.start.as_secs_f64() && seconds < (w.end() + settle).as_secs_f64();
+        seconds >= self.relist_every.as_secs_f64() && !within(&self.outage) && !within(&self.quiet)
+    }
+
     /// The plan for a soak of `duration`.
     pub fn for_duration(duration: Duration) -> Plan {
         let part = |divisor: u32, cap: u64| (duration / divisor).min(Duration::from_secs(cap));
@@ -124,10 +133,15 @@ pub struct SoakReport {
     pub relists_forced: u64,
     /// `(seconds since start, RSS bytes, cached bytes)` every `sample_every`.
     pub samples: Vec<(f64, u64, u64)>,
-    /// Least-squares RSS slope after the first relist period, MiB per hour.
+    /// Least-squares RSS slope over the samples taken while churning (after the first relist
+    /// period, outside the outage and the quiet stretch and a minute after each), MiB per hour.
     pub rss_slope_mib_per_hour: f64,
-    /// The same for the exporter's cached bytes (follows the cluster's size).
+    /// The same for the exporter's cached bytes: follows the cluster's size and the hot lines.
     pub cached_slope_mib_per_hour: f64,
+    /// The same for RSS minus cached bytes: what a leak would show in.
+    pub overhead_slope_mib_per_hour: f64,
+    /// Samples the slopes are fitted to.
+    pub churning_samples: usize,
     /// Peak RSS (VmHWM) at the end, bytes.
     pub peak_rss_bytes: u64,
     /// CPU seconds the exporter used over the soak (sync excluded).
@@ -136,6 +150,15 @@ pub struct SoakReport {
     pub scrape_plain: Spread,
     /// Scrape latency, gzip.
     pub scrape_gzip: Spread,
+    /// At the end, churn paused: the exporter's plain and gzip scrapes, and the same body from a
+    /// static buffer through the same HTTP stack (the physical floor, in the same run).
+    pub idle_plain: Spread,
+    /// See `idle_plain`.
+    pub idle_gzip: Spread,
+    /// See `idle_plain`.
+    pub static_plain: Spread,
+    /// See `idle_plain`.
+    pub static_gzip: Spread,
     /// Probe lag: a label written to the API until a plain scrape shows it.
     pub lag: Spread,
     /// Probes made, and those never seen within the limit.
@@ -228,7 +251,7 @@ struct Soak {
     report: SoakReport,
 }
 
-/// Runs a soak of `duration` (parsed like Go durations: `1h`, `90m`) and prints its report.
+/// Runs a soak of `duration` and returns what it measured.
 pub async fn run(exe: &Path, dir: &Path, duration: Duration, args: &BenchArgs) -> anyhow::Result<SoakReport> {
     let plan = Plan::for_duration(duration);
     let config = SimConfig {
@@ -304,6 +327,7 @@ pub async fn run(exe: &Path, dir: &Path, duration: Duration, args: &BenchArgs) -
 
     churn.pause(true);
     soak.checkpoint("end", soak.started.elapsed()).await?;
+    soak.baseline().await?;
     let report = soak.finish(&churn, cpu_after_sync, &log_file).await?;
     drop(churn);
     drop(exporter);
@@ -474,6 +498,20 @@ impl Soak {
         Ok(())
     }
 
+    /// With churn paused: the exporter's scrapes against the same body from a static buffer.
+    async fn baseline(&mut self) -> anyhow::Result<()> {
+        const ROUNDS: usize = 10;
+        let (_, body) = timed_get(self.addr, "/metrics", false).await?;
+        let (static_addr, static_server) = static_server(body).await?;
+        let r = &mut self.report;
+        r.idle_plain = Spread::of(&latencies(self.addr, "/metrics", false, ROUNDS).await?);
+        r.idle_gzip = Spread::of(&latencies(self.addr, "/metrics", true, ROUNDS).await?);
+        r.static_plain = Spread::of(&latencies(static_addr, "/metrics", false, ROUNDS).await?);
+        r.static_gzip = Spread::of(&latencies(static_addr, "/metrics", true, ROUNDS).await?);
+        static_server.abort();
+        Ok(())
+    }
+
     /// What `/metrics` must serve for the simulator's objects now.
     fn expected(&self) -> String {
         let items: Vec<serde_json::Value> = self.families.resources.iter().flat_map(|r| self.sim.list(r)).collect();
@@ -492,11 +530,14 @@ impl Soak {
         r.lag = Spread::of(&self.lags);
         r.cpu_seconds = cpu_seconds(self.pid).unwrap_or(0.0) - cpu_after_sync;
         r.peak_rss_bytes = memory(self.pid).map_or(0, |(_, peak)| peak);
-        // The first relist period is warm-up: allocator arenas and the gzip members settle.
-        let warm = r.plan.map_or(0.0, |p| p.relist_every.as_secs_f64());
-        let after: Vec<&(f64, u64, u64)> = r.samples.iter().filter(|s| s.0 >= warm).collect();
-        r.rss_slope_mib_per_hour = slope_per_hour(after.iter().map(|s| (s.0, s.1)));
-        r.cached_slope_mib_per_hour = slope_per_hour(after.iter().map(|s| (s.0, s.2)));
+        let churning: Vec<&(f64, u64, u64)> = match r.plan {
+            Some(plan) => r.samples.iter().filter(|s| plan.churning_at(s.0)).collect(),
+            None => Vec::new(),
+        };
+        r.churning_samples = churning.len();
+        r.rss_slope_mib_per_hour = slope_per_hour(churning.iter().map(|s| (s.0, s.1)));
+        r.cached_slope_mib_per_hour = slope_per_hour(churning.iter().map(|s| (s.0, s.2)));
+        r.overhead_slope_mib_per_hour = slope_per_hour(churning.iter().map(|s| (s.0, s.1.saturating_sub(s.2))));
         let (_, telemetry) = timed_get(self.telemetry, "/metrics", false).await?;
         let telemetry = String::from_utf8_lossy(&telemetry);
         r.watch_errors = sum_by_label(&telemetry, "kube_state_exporter_watch_errors_total", "reason");
@@ -582,7 +623,7 @@ pub fn print(r: &SoakReport) {
     let rss: Vec<u64> = r.samples.iter().map(|s| s.1).collect();
     if let (Some(first), Some(last)) = (r.samples.first(), r.samples.last()) {
         println!(
-            "memory (RSS)        start {:.1} MiB, min {:.1}, max {:.1}, end {:.1}; peak {:.1}; slope {:+.2} MiB/h after warm-up",
+            "memory (RSS)        start {:.1} MiB, min {:.1}, max {:.1}, end {:.1}; peak {:.1}; slope {:+.2} MiB/h while churning",
             mib(first.1),
             mib(rss.iter().copied().min().unwrap_or(0)),
             mib(rss.iter().copied().max().unwrap_or(0)),
@@ -591,10 +632,12 @@ pub fn print(r: &SoakReport) {
             r.rss_slope_mib_per_hour
         );
         println!(
-            "cache               start {:.1} MiB, end {:.1} MiB; slope {:+.2} MiB/h (follows the cluster's size)",
+            "cache               start {:.1} MiB, end {:.1} MiB; slope {:+.2} MiB/h (the cluster's size, hot lines); RSS - cache {:+.2} MiB/h ({} samples)",
             mib(first.2),
             mib(last.2),
-            r.cached_slope_mib_per_hour
+            r.cached_slope_mib_per_hour,
+            r.overhead_slope_mib_per_hour,
+            r.churning_samples
         );
     }
     println!(
@@ -610,6 +653,10 @@ pub fn print(r: &SoakReport) {
         ("scrape plain", r.scrape_plain),
         ("scrape gzip", r.scrape_gzip),
         ("event lag", r.lag),
+        ("idle plain (end)", r.idle_plain),
+        ("static plain (end)", r.static_plain),
+        ("idle gzip (end)", r.idle_gzip),
+        ("static gzip (end)", r.static_gzip),
     ] {
         println!(
             "{name:<19} {:>9.1} {:>9.1} {:>9.1}",
@@ -618,6 +665,14 @@ pub fn print(r: &SoakReport) {
             s.max * 1000.0
         );
     }
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    println!(
+        "ratios (p50)        under churn: plain {:.2}x static plain, gzip {:.2}x static gzip; idle: plain {:.2}x, gzip {:.2}x",
+        ratio(r.scrape_plain.p50, r.static_plain.p50),
+        ratio(r.scrape_gzip.p50, r.static_gzip.p50),
+        ratio(r.idle_plain.p50, r.static_plain.p50),
+        ratio(r.idle_gzip.p50, r.static_gzip.p50)
+    );
     println!(
         "probes              {} written, {} never served; outage recovered in {:.1} s; first lag after the quiet stretch {:.0} ms",
         r.probes,
@@ -676,6 +731,18 @@ mod tests {
             assert!(plan.outage.end() < plan.quiet.start);
             assert!(plan.quiet.end() < plan.duration);
         }
+    }
+
+    #[test]
+    fn churning_samples_skip_the_warm_up_the_outage_the_quiet_stretch_and_their_catch_up() {
+        let hour = Plan::for_duration(Duration::from_secs(3600));
+        let churning: Vec<f64> = [
+            0.0, 299.0, 300.0, 1439.0, 1440.0, 1799.0, 1800.0, 1801.0, 2159.0, 2200.0, 2819.0, 2820.0,
+        ]
+        .into_iter()
+        .filter(|t| hour.churning_at(*t))
+        .collect();
+        assert_eq!(churning, [300.0, 1439.0, 1800.0, 1801.0, 2159.0, 2820.0]);
     }
 
     #[test]

@@ -182,7 +182,8 @@ impl<Res> Policy<http::Request<Body>, http::Response<Res>, BoxError> for Counted
 /// A watch body that counts its own failure: kube's client turns an error in the middle of a
 /// watch stream (a connection cut mid-event) into a quiet end of the stream and resumes from
 /// the last whole event, so the watcher never sees it. Counted here as `transport` (or
-/// `timeout`) for the kind, with one log line.
+/// `timeout`) for the kind, with one INFO line: it heals by itself, and a server that stays
+/// down is reported by the watch loop's own reconnect errors.
 pub(super) struct CountedCut {
     inner: Box<DynBody>,
     resource: &'static str,
@@ -215,7 +216,7 @@ impl http_body::Body for CountedCut {
                 .watch_errors
                 .with_label_values(&[self.resource, reason])
                 .inc();
-            tracing::warn!(
+            tracing::info!(
                 resource = self.resource,
                 error = %error,
                 "watch connection broke mid-stream; resuming from the last whole event"
