@@ -236,6 +236,17 @@ async fn wait_counted(e: &RunningExporter, series: &str, at_least: f64, what: &s
     }
 }
 
+/// Starts an exporter with `config`, waits until `series` counts the fault met while syncing,
+/// then until the exporter is ready and its scrape equals the simulator's state.
+async fn counted_then_converged(sim: &Sim, config: ExporterConfig, series: &str, what: &str) {
+    let families = config.families.clone();
+    let exporter = RunningExporter::start(config).await.unwrap();
+    wait_counted(&exporter, series, 1.0, what).await;
+    wait_ready(&exporter).await;
+    wait_converged(&exporter, sim, &families).await;
+    exporter.shutdown().await;
+}
+
 /// Invariant: a watch connection that drops in the middle of an event line loses nothing and
 /// invents nothing: the half line is never applied, the watch resumes from the last whole event
 /// (no relist), the change arrives, and the cut is counted as a transport error.
@@ -318,14 +329,9 @@ async fn a_list_body_that_stalls_is_timed_out_and_retried() {
         sim.create(item).unwrap();
     }
     sim.faults().stall_next_list_body("pods", Duration::from_secs(3600));
-    let families = options();
-    let mut config = exporter_config(&sim.url(), families.clone());
+    let mut config = exporter_config(&sim.url(), options());
     config.api_timeout = Some(Duration::from_millis(500));
-    let exporter = RunningExporter::start(config).await.unwrap();
-    wait_counted(&exporter, &pod_errors("timeout"), 1.0, "the stalled list body").await;
-    wait_ready(&exporter).await;
-    wait_converged(&exporter, &sim, &families).await;
-    exporter.shutdown().await;
+    counted_then_converged(&sim, config, &pod_errors("timeout"), "the stalled list body").await;
     sim.shutdown().await;
 }
 
@@ -339,12 +345,8 @@ async fn an_expired_continue_token_restarts_the_list_and_converges() {
     demo::populate(&sim, 150, 9).unwrap();
     assert!(sim.list("pods").len() > 100, "several pages of 50");
     sim.faults().expire_after_next_page("pods");
-    let families = options();
-    let exporter = start_exporter(&sim.url(), families.clone()).await;
-    wait_counted(&exporter, &pod_errors("expired"), 1.0, "the expired continue token").await;
-    wait_ready(&exporter).await;
-    wait_converged(&exporter, &sim, &families).await;
-    exporter.shutdown().await;
+    let config = exporter_config(&sim.url(), options());
+    counted_then_converged(&sim, config, &pod_errors("expired"), "the expired continue token").await;
     sim.shutdown().await;
 }
 
