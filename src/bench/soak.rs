@@ -541,12 +541,8 @@ impl Soak {
         let (_, telemetry) = timed_get(self.telemetry, "/metrics", false).await?;
         let telemetry = String::from_utf8_lossy(&telemetry);
         r.watch_errors = sum_by_label(&telemetry, "kube_state_exporter_watch_errors_total", "reason");
-        r.watch_events = sum_by_label(&telemetry, "kube_state_exporter_watch_events_total", "resource")
-            .values()
-            .sum();
-        r.relists_stored = sum_by_label(&telemetry, "kube_state_exporter_relists_total", "resource")
-            .values()
-            .sum();
+        r.watch_events = read_telemetry_sum(self.telemetry, "kube_state_exporter_watch_events_total").await?;
+        r.relists_stored = read_telemetry_sum(self.telemetry, "kube_state_exporter_relists_total").await?;
         r.log_lines = std::fs::read_to_string(log_file).map_or(0, |log| log.lines().count());
         Ok(self.report)
     }

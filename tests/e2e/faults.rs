@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// Creates the fixture pods in the simulator; returns them.
+fn create_fixture_pods(sim: &Sim) -> Vec<serde_json::Value> {
+    let pods = fixture_items("pods");
+    for item in &pods {
+        sim.create(item.clone()).unwrap();
+    }
+    pods
+}
+
 async fn telemetry(e: &RunningExporter, series: &str) -> f64 {
     let (_, body) = get_text(&format!("http://{}/metrics", e.telemetry_addr)).await;
     telemetry_value(&body, series)
@@ -14,9 +23,7 @@ async fn telemetry(e: &RunningExporter, series: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_pages_and_throttling_are_retried_reported_and_counted() {
     let sim = Sim::start().await.unwrap();
-    for item in fixture_items("pods") {
-        sim.create(item).unwrap();
-    }
+    let pods = create_fixture_pods(&sim);
     sim.faults().proxy_fail_next("pods", 3, 502);
     let families = options();
     let exporter = start_exporter(&sim.url(), families.clone()).await;
@@ -55,7 +62,7 @@ async fn proxy_pages_and_throttling_are_retried_reported_and_counted() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let pod = fixture_items("pods")[0].clone();
+    let pod = pods[0].clone();
     let (ns, name) = (
         pod["metadata"]["namespace"].as_str().unwrap(),
         pod["metadata"]["name"].as_str().unwrap(),
@@ -142,10 +149,7 @@ async fn a_server_that_never_answers_is_timed_out_named_and_recovered_from() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_total_outage_keeps_the_last_state_and_catches_up_after() {
     let sim = Sim::start().await.unwrap();
-    let pods = fixture_items("pods");
-    for item in &pods {
-        sim.create(item.clone()).unwrap();
-    }
+    let pods = create_fixture_pods(&sim);
     let families = options();
     let exporter = start_exporter(&sim.url(), families.clone()).await;
     wait_ready(&exporter).await;
@@ -253,10 +257,7 @@ async fn counted_then_converged(sim: &Sim, config: ExporterConfig, series: &str,
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watch_line_cut_mid_event_is_resumed_from_the_last_whole_event() {
     let sim = Sim::start().await.unwrap();
-    let pods = fixture_items("pods");
-    for item in &pods {
-        sim.create(item.clone()).unwrap();
-    }
+    let pods = create_fixture_pods(&sim);
     let families = options();
     let exporter = pods_exporter(&sim, &families).await;
     let relists = telemetry(&exporter, POD_RELISTS).await;
@@ -291,10 +292,7 @@ async fn a_watch_line_cut_mid_event_is_resumed_from_the_last_whole_event() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_reset_mid_page_is_retried_and_the_old_state_kept_meanwhile() {
     let sim = list_only_sim(SimConfig::default()).await;
-    let pods = fixture_items("pods");
-    for item in &pods {
-        sim.create(item.clone()).unwrap();
-    }
+    let pods = create_fixture_pods(&sim);
     sim.faults().reset_next_list("pods");
     let families = options();
     let exporter = pods_exporter(&sim, &families).await;
@@ -325,9 +323,7 @@ async fn a_list_reset_mid_page_is_retried_and_the_old_state_kept_meanwhile() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_body_that_stalls_is_timed_out_and_retried() {
     let sim = list_only_sim(SimConfig::default()).await;
-    for item in fixture_items("pods") {
-        sim.create(item).unwrap();
-    }
+    create_fixture_pods(&sim);
     sim.faults().stall_next_list_body("pods", Duration::from_secs(3600));
     let mut config = exporter_config(&sim.url(), options());
     config.api_timeout = Some(Duration::from_millis(500));
@@ -365,10 +361,7 @@ async fn bookmarks_carry_a_quiet_watch_past_compaction_without_a_relist() {
     )
     .await
     .unwrap();
-    let pods = fixture_items("pods");
-    for item in &pods {
-        sim.create(item.clone()).unwrap();
-    }
+    let pods = create_fixture_pods(&sim);
     let families = options();
     let exporter = pods_exporter(&sim, &families).await;
     let relists = telemetry(&exporter, POD_RELISTS).await;
